@@ -1,0 +1,366 @@
+"""Static checks over a generated project: Jinja leftovers, syntax, secrets.
+
+Copier runs this module inside its own interpreter, so it may import only the
+standard library and Copier's own dependencies (PyYAML and Jinja2).
+"""
+
+import ast
+import json
+import os
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+# Copier may run this on Python 3.10, below this repository's own minimum.
+if sys.version_info >= (3, 11):  # noqa: UP036
+    import tomllib
+else:
+    try:
+        import tomli as tomllib
+    except ModuleNotFoundError:
+        tomllib = None
+
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        ".tox",
+        "build",
+        "dist",
+        "instance",
+    }
+)
+PLACEHOLDERS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "password",
+        "dev",
+        "development",
+        "replace-me",
+        "replace_me",
+        "your-secret-key",
+        "your_secret_key",
+        "supersecret",
+        "super-secret",
+        "xxx",
+        "todo",
+        "default",
+        "example",
+        "test",
+        "1234",
+        "12345678",
+        "admin",
+    }
+)
+_BINARY_SNIFF = 8192
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: where it is and what is wrong."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+def is_local_file(name: str) -> bool:
+    """Tell whether a file holds the owner's local settings (.env), which we never judge."""
+    # The template never writes .env; an update must not fail on the real secret in it.
+    return name == ".env" or (name.startswith(".env.") and name != ".env.example")
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Yield every file under root outside the skipped directories and local files, in order."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        # Pruning in place stops os.walk from descending into caches and venvs.
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+        for name in sorted(filenames):
+            if is_local_file(name):
+                continue
+            path = Path(dirpath, name)
+            if path.is_file():
+                yield path
+
+
+def read_text(path: Path) -> str | None:
+    """Return the file's text, or None when it looks binary."""
+    data = path.read_bytes()
+    if b"\0" in data[:_BINARY_SNIFF]:
+        return None
+    # Replacement characters keep the other checks running on odd encodings.
+    return data.decode("utf-8", errors="replace")
+
+
+def check_path(rel: str) -> list[Problem]:
+    """Report file names that Copier should have rendered."""
+    parts = PurePosixPath(rel).parts
+    problems = []
+    if parts[-1].endswith(".jinja"):
+        message = "file name still ends in .jinja: Copier did not render this file"
+        problems.append(Problem(rel, 0, message))
+    for part in parts:
+        if "{{" in part or "{%" in part:
+            message = f"unrendered Jinja in the path component {part!r}"
+            problems.append(Problem(rel, 0, message))
+    return problems
+
+
+# A preceding "$" marks GitHub Actions ${{ }} and shell ${#var}, not Copier.
+_JINJA_TAG = re.compile(r"(?<!\$)\{[{%#]")
+
+
+def check_jinja(rel: str, text: str) -> list[Problem]:
+    """Report Copier Jinja tags left in the text of a generated file."""
+    if "templates" in PurePosixPath(rel).parts[:-1]:
+        return []  # Flask's own Jinja templates are meant to keep their tags.
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if match := _JINJA_TAG.search(line):
+            message = (
+                f"unrendered Jinja {match.group()!r}: "
+                "the template file probably lacks its .jinja suffix"
+            )
+            problems.append(Problem(rel, number, message))
+    return problems
+
+
+def _python(rel: str, text: str) -> list[Problem]:
+    # Warnings (invalid escapes) are not syntax errors, whatever the filters say.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(text, rel, "exec", dont_inherit=True)
+        except SyntaxError as error:
+            return [Problem(rel, error.lineno or 0, f"Python syntax: {error.msg}")]
+        except ValueError as error:  # Null bytes past the binary sniff.
+            return [Problem(rel, 0, f"Python syntax: {error}")]
+    return []
+
+
+_TOML_POSITION = re.compile(r"\s*\(at (?:line (\d+), column \d+|end of document)\)$")
+
+
+def _toml(rel: str, text: str) -> list[Problem]:
+    if tomllib is None:
+        return []
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        position = _TOML_POSITION.search(str(error))
+        line = int(position.group(1)) if position and position.group(1) else 0
+        message = _TOML_POSITION.sub("", str(error))
+        return [Problem(rel, line, f"invalid TOML: {message}")]
+    return []
+
+
+def _yaml(rel: str, text: str) -> list[Problem]:
+    try:
+        list(yaml.safe_load_all(text))
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 0
+        return [Problem(rel, line, f"invalid YAML: {error.problem or error}")]
+    except yaml.YAMLError as error:
+        return [Problem(rel, 0, f"invalid YAML: {error}")]
+    return []
+
+
+def _json(rel: str, text: str) -> list[Problem]:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        return [Problem(rel, error.lineno, f"invalid JSON: {error.msg}")]
+    return []
+
+
+_PARSERS: dict[str, Callable[[str, str], list[Problem]]] = {
+    ".py": _python,
+    ".toml": _toml,
+    ".yml": _yaml,
+    ".yaml": _yaml,
+    ".json": _json,
+}
+
+
+def check_syntax(rel: str, text: str) -> list[Problem]:
+    """Report Python, TOML, YAML and JSON files that do not parse."""
+    parser = _PARSERS.get(PurePosixPath(rel).suffix)
+    return parser(rel, text) if parser else []
+
+
+_NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+_LITERAL = r"(?P<q>[\"'])(?P<value>.*?)(?P=q)"
+_RAW = r"(?P<raw>.*)$"  # The rest of an unquoted dotenv or YAML line.
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:SECRET_KEY|SECRET|PASSWORD|PASSWD|API_KEY|TOKEN|PRIVATE_KEY)$",
+    re.IGNORECASE,
+)
+_DOTENV = re.compile(rf"^[ \t]*(?:(?:-|export|ENV|ARG)[ \t]+)?{_NAME}={_RAW}")
+_JSON = re.compile(rf"\"{_NAME}\"[ \t]*:[ \t]*{_LITERAL}")
+_TOML = re.compile(rf"(?<![\w-])(?P<kq>[\"']?){_NAME}(?P=kq)[ \t]*=[ \t]*{_LITERAL}")
+_YAML = re.compile(rf"^[ \t]*(?:-[ \t]+)?(?P<kq>[\"']?){_NAME}(?P=kq)[ \t]*:(?:[ \t]+{_RAW})?$")
+_PATTERNS_BY_SUFFIX: dict[str, tuple[re.Pattern[str], ...]] = {
+    ".toml": (_TOML,),
+    ".json": (_JSON,),
+    ".yml": (_YAML, _DOTENV),
+    ".yaml": (_YAML, _DOTENV),
+    ".md": (),  # Documentation may show examples.
+}
+_DEFAULT_CALLS = frozenset({"get", "getenv", "setenv", "setdefault"})
+_REFERENCE_MARKERS = ("os.environ", "getenv", "environ[", "{{", "{%")
+_MAX_SHOWN = 8
+_ALLOW = "pragma: allowlist secret"
+
+
+def _raw_value(raw: str) -> str:
+    raw = raw.strip()
+    if raw[:1] in ("'", '"'):
+        end = raw.find(raw[0], 1)
+        return raw[1:end] if end > 0 else raw[1:]
+    return re.split(r"(?:^|\s)#", raw, maxsplit=1)[0].strip()
+
+
+def _text_pairs(text: str, suffix: str) -> Iterator[tuple[int, str, str]]:
+    patterns = _PATTERNS_BY_SUFFIX.get(suffix, (_DOTENV,))
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in (m for pattern in patterns for m in pattern.finditer(line)):
+            if "raw" in match.re.groupindex:
+                yield number, match["name"], _raw_value(match["raw"] or "")
+            else:
+                yield number, match["name"], match["value"]
+
+
+def _name_of(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Subscript):
+        return _name_of(node.slice)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _named_values(node: ast.AST) -> Iterator[tuple[str | None, ast.expr]]:
+    if isinstance(node, ast.Assign):
+        yield from ((_name_of(target), node.value) for target in node.targets)
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        yield _name_of(node.target), node.value
+    elif isinstance(node, ast.keyword):
+        yield node.arg, node.value
+    elif isinstance(node, ast.Dict):
+        yield from ((_name_of(k), v) for k, v in zip(node.keys, node.values, strict=True))
+    elif (
+        isinstance(node, ast.Call)
+        and _name_of(node.func) in _DEFAULT_CALLS
+        and len(node.args) >= 2  # A default: os.environ.get("SECRET_KEY", "dev").
+    ):
+        yield _name_of(node.args[0]), node.args[1]
+
+
+def _python_pairs(text: str) -> Iterator[tuple[int, str, str]]:
+    # Python is parsed, not matched, so that only string literals count.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            return  # check_syntax reports it.
+    for node in ast.walk(tree):
+        for name, value in _named_values(node):
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                yield value.lineno, name or "", value.value
+
+
+def _secret_problem(rel: str, number: int, name: str, value: str, in_tests: bool) -> Problem:
+    shown = value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "…"
+    if in_tests:
+        advice = "build test secrets at run time, e.g. with secrets.token_urlsafe()"
+        return Problem(rel, number, f"{name} is a placeholder ({shown!r}): {advice}")
+    advice = (
+        "secrets come from the environment; leave the value empty in "
+        ".env.example and set it in the deployment"
+    )
+    return Problem(rel, number, f"{name} is assigned a literal ({shown!r}): {advice}")
+
+
+def _is_reference(value: str) -> bool:
+    if value.casefold() in {"", "none", "null", "~"} or value.startswith("$"):
+        return True
+    return any(marker in value for marker in _REFERENCE_MARKERS)
+
+
+def check_secrets(rel: str, text: str) -> list[Problem]:
+    """Report secret-looking names assigned a literal or placeholder value."""
+    path = PurePosixPath(rel)
+    pairs = _python_pairs(text) if path.suffix == ".py" else _text_pairs(text, path.suffix)
+    # Tests may hold made-up literals; only the well-known placeholders count.
+    in_tests = "tests" in path.parts[:-1]
+    problems: dict[int, Problem] = {}  # One finding per line is enough.
+    # detect-secrets' pragma lets a test feed a placeholder to code that refuses it.
+    allowed = {n for n, line in enumerate(text.splitlines(), start=1) if _ALLOW in line}
+    for number, name, value in pairs:
+        if number in problems or number in allowed or not _SECRET_NAME.search(name):
+            continue
+        if _is_reference(value) or (in_tests and value.casefold() not in PLACEHOLDERS):
+            continue
+        problems[number] = _secret_problem(rel, number, name, value, in_tests)
+    return sorted(problems.values(), key=lambda problem: problem.line)
+
+
+CONTENT_CHECKS: tuple[Callable[[str, str], list[Problem]], ...] = (
+    check_jinja,
+    check_syntax,
+    check_secrets,
+)
+
+
+def check_tree(root: Path) -> list[Problem]:
+    """Run every check over every file under root, sorted by path and line."""
+    problems = []
+    for path in iter_files(root):
+        rel = path.relative_to(root).as_posix()
+        problems += check_path(rel)
+        try:
+            text = read_text(path)
+        except OSError as error:
+            problems.append(Problem(rel, 0, f"cannot read: {error.strerror}"))
+            continue
+        if text is not None:
+            for check in CONTENT_CHECKS:
+                problems += check(rel, text)
+    return sorted(problems, key=lambda problem: (problem.path, problem.line))
+
+
+def format_report(problems: list[Problem], root: Path) -> str:
+    """Describe the problems for a person, or return "" when there are none."""
+    if not problems:
+        return ""
+    lines = [f"Validation of {root} found {len(problems)} problem(s):"]
+    lines += [f"  {problem}" for problem in problems]
+    lines.append(
+        "Fix the template and generate again (Copier's --no-cleanup keeps a failed "
+        f"copy to look at), or fix the files by hand and run `python -m hooks "
+        f"validate {root}`; to skip these checks, at your own risk, pass "
+        "`-d validate_output=false`."
+    )
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+"""Validate a generated project; Copier runs this file as a task.
+
+Usage: python hooks/task.py {copy|update} PATH
+"""
+
+import sys
+from pathlib import Path
+
+# Copier runs this file by path from the generated project, so the template
+# repository that holds the hooks package is not on sys.path until we add it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hooks.checks import check_tree, format_report, iter_files
+
+OPERATIONS = ("copy", "update")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the project named in argv and return the process exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] not in OPERATIONS:
+        print(f"usage: task.py {{copy|update}} PATH; got {args}", file=sys.stderr)
+        return 2
+    root = Path(args[1]).resolve()
+    if not root.is_dir():
+        print(f"task.py: {root} is not a directory", file=sys.stderr)
+        return 2
+    problems = check_tree(root)
+    if problems:
+        print(format_report(problems, root), file=sys.stderr)
+        return 1
+    count = sum(1 for _ in iter_files(root))
+    print(f"Validated {count} files in {root}: no problems.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
