@@ -30,7 +30,8 @@ class DevServerAccessFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Keep every werkzeug record except its per-request access line."""
-        return not (isinstance(record.msg, str) and record.msg.endswith('"%s" %s %s\n'))
+        # werkzeug.serving logs each request as '<addr> - - [<date>] "%s" %s %s'.
+        return not (isinstance(record.msg, str) and record.msg.endswith('] "%s" %s %s'))
 
 
 def make_handler(log_format: str, stream: IO[str] | None = None) -> logging.Handler:

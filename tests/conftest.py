@@ -1,0 +1,112 @@
+"""Shared fixtures: the pinned template, isolated Copier settings, and rendered projects."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+
+#: Named answer sets: every supported combination the suite renders and checks.
+ANSWER_SETS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "sync-py312": {"worker_class": "sync", "python_version": "3.12"},
+    "gevent-py313": {
+        "worker_class": "gevent",
+        "python_version": "3.13",
+        "project_name": "Billing API",
+        "package_name": "billing",
+    },
+}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Pin pytest-copie to this repository's template, wherever pytest was started."""
+    config.option.template = str(TEMPLATE)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hide the user's own Copier settings and git identity from every test."""
+    settings = tmp_path_factory.mktemp("copier-settings") / "settings.yml"
+    settings.write_text("{}\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COPIER_SETTINGS_PATH", str(settings))
+        for variable in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+            patch.setenv(variable, "Template Tests")
+        for variable in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+            patch.setenv(variable, "tests@example.com")
+        yield
+
+
+def interpreter(version: str) -> str | None:
+    """Return a Python `version` interpreter on this machine, or None."""
+    found = shutil.which(f"python{version}")
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = sorted(pyenv_root.glob(f"versions/{version}.*/bin/python"), reverse=True)
+    if candidates:
+        # pyenv's shims answer only for the selected version: use the binary itself.
+        return str(candidates[0])
+    return found
+
+
+@dataclass
+class Rendered:
+    """A project rendered from one named answer set."""
+
+    name: str
+    answers: dict[str, Any]
+    path: Path
+
+    def run(self, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run `command` in the project, with uv pointed at the project's Python version."""
+        env = {**os.environ, "UV_PYTHON": self.python(), "UV_NO_PROGRESS": "1"}
+        env.pop("VIRTUAL_ENV", None)
+        return subprocess.run(
+            command,
+            cwd=self.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+        )
+
+    def python(self) -> str:
+        """Return the interpreter for the project's python_version, or skip visibly."""
+        version = self.answers.get("python_version", "3.11")
+        found = interpreter(version)
+        if found is None:
+            pytest.skip(f"no Python {version} on this machine")
+        return found
+
+
+def render(copie: Any, name: str, **overrides: Any) -> Rendered:
+    """Render the answer set `name` (with `overrides`) and fail loudly if Copier did."""
+    answers = {**ANSWER_SETS[name], **overrides}
+    result = copie.copy(extra_answers=answers)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return Rendered(name, answers, Path(result.project_dir))
+
+
+def copier_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run Copier's command line as a person would."""
+    return subprocess.run(
+        [sys.executable, "-m", "copier", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )

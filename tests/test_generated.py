@@ -1,0 +1,67 @@
+"""Generated projects install with uv and pass their own tests, ruff and mypy --strict."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.conftest import ANSWER_SETS, TEMPLATE, Rendered, render
+
+pytestmark = pytest.mark.slow
+
+
+def check(project: Rendered, *command: str) -> str:
+    """Run `command` in `project` and fail with its output unless it succeeds."""
+    result = project.run(*command)
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.parametrize("name", list(ANSWER_SETS))
+def test_generated_project_passes_its_own_checks(copie: Any, name: str) -> None:
+    project = render(copie, name)
+    check(project, "uv", "sync", "--quiet")
+    check(project, "uv", "run", "--no-sync", "ruff", "check")
+    check(project, "uv", "run", "--no-sync", "ruff", "format", "--check")
+    check(project, "uv", "run", "--no-sync", "mypy")
+    output = check(project, "uv", "run", "--no-sync", "pytest", "-q", "-n", "2")
+    assert " passed" in output
+    assert "skipped" not in output
+
+
+def test_generated_suite_survives_a_polluted_environment(copie: Any) -> None:
+    """A stray .env and production settings in the shell must not change the tests."""
+    project = render(copie, "defaults")
+    (project.path / ".env").write_text("APP_ENV=production\nSECRET_KEY=changeme\nLOG_FORMAT=xml\n")
+    check(project, "uv", "sync", "--quiet")
+    polluted = {"APP_ENV": "production", "LOG_LEVEL": "LOUD", "PORT": "http"}
+    result = subprocess.run(
+        ["uv", "run", "--no-sync", "pytest", "-q", "-p", "randomly", "-n", "2"],
+        cwd=project.path,
+        env={k: v for k, v in {**os.environ, **polluted}.items() if k != "SECRET_KEY"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
+
+
+def test_hooks_cli_runs_the_generated_suite(copie: Any) -> None:
+    project = render(copie, "defaults")
+    result = subprocess.run(
+        [sys.executable, "-m", "hooks", "validate", str(project.path), "--run-tests"],
+        cwd=TEMPLATE,
+        env={**os.environ, "UV_PYTHON": project.python()},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout

@@ -1,0 +1,179 @@
+"""Rendering: the file set of each answer set, Jinja only where it belongs, tasks and trust."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ANSWER_SETS, TEMPLATE, copier_cli, render
+
+JINJA = re.compile(r"\{\{|\{%|\{#")
+COMMON_FILES = {
+    ".copier-answers.yml",
+    ".env.example",
+    ".gitignore",
+    ".python-version",
+    "README.md",
+    "gunicorn.conf.py",
+    "pyproject.toml",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/test_config.py",
+    "tests/test_errors.py",
+    "tests/test_factory.py",
+    "tests/test_gunicorn_conf.py",
+    "tests/test_health.py",
+    "tests/test_logs.py",
+    "tests/test_request_log.py",
+    "tests/test_wsgi.py",
+}
+PACKAGE_FILES = {
+    "__init__.py",
+    "config.py",
+    "errors.py",
+    "health.py",
+    "logs.py",
+    "py.typed",
+    "request_log.py",
+    "wsgi.py",
+}
+
+
+def files_of(root: Path) -> set[str]:
+    """Return every file below `root`, as POSIX paths relative to it."""
+    return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("name", list(ANSWER_SETS))
+def test_rendered_file_set(copie: Any, name: str) -> None:
+    project = render(copie, name)
+    package = project.answers.get("package_name", "example_service")
+    expected = COMMON_FILES | {f"src/{package}/{file}" for file in PACKAGE_FILES}
+    assert files_of(project.path) == expected
+
+
+@pytest.mark.parametrize("name", list(ANSWER_SETS))
+def test_no_unrendered_jinja_and_ruff_passes(copie: Any, name: str) -> None:
+    project = render(copie, name)
+    for relative in files_of(project.path):
+        text = (project.path / relative).read_text()
+        assert not JINJA.search(text), f"unrendered Jinja in {relative}"
+    for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
+        result = subprocess.run(
+            command, cwd=project.path, capture_output=True, text=True, check=False, timeout=120
+        )
+        assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
+
+
+def test_answers_reach_the_files(copie: Any) -> None:
+    project = render(copie, "gevent-py313")
+    pyproject = (project.path / "pyproject.toml").read_text()
+    assert 'name = "billing-api"' in pyproject
+    assert 'requires-python = ">=3.13"' in pyproject
+    assert '"gevent>=' in pyproject
+    assert (project.path / ".python-version").read_text().strip() == "3.13"
+    conf = (project.path / "gunicorn.conf.py").read_text()
+    assert 'worker_class = "gevent"' in conf
+    assert "worker_connections" in conf
+    assert "threads =" not in conf
+    answers = (project.path / ".copier-answers.yml").read_text()
+    assert "worker_class: gevent" in answers
+    assert "validate_output" not in answers  # hidden: never recorded
+
+
+def test_gevent_only_where_chosen(copie: Any) -> None:
+    project = render(copie, "defaults")
+    assert "gevent" not in (project.path / "pyproject.toml").read_text()
+    assert 'worker_class = "gthread"' in (project.path / "gunicorn.conf.py").read_text()
+
+
+def template_files() -> list[Path]:
+    return [path for path in (TEMPLATE / "template").rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize(
+    "path", template_files(), ids=lambda path: path.relative_to(TEMPLATE / "template").as_posix()
+)
+def test_only_files_with_jinja_end_in_jinja(path: Path) -> None:
+    has_jinja = bool(JINJA.search(path.read_text()))
+    if path.suffix == ".jinja":
+        assert has_jinja, f"{path.name} has no Jinja: drop the .jinja suffix"
+    else:
+        assert not has_jinja, f"{path.name} has Jinja: add the .jinja suffix"
+
+
+def test_caches_in_the_template_are_not_copied(tmp_path: Path) -> None:
+    source = tmp_path / "template-copy"
+    shutil.copytree(TEMPLATE, source, ignore=shutil.ignore_patterns(".git", ".venv"))
+    package = source / "template" / "src" / "{{package_name}}"
+    (package / "__pycache__").mkdir(exist_ok=True)
+    (package / "__pycache__" / "config.cpython-311.pyc").write_bytes(b"\0")
+    (package / "stale.pyc").write_bytes(b"\0")
+    (source / "template" / ".DS_Store").write_bytes(b"\0")
+    destination = tmp_path / "out"
+    result = copier_cli("copy", "--trust", "--defaults", str(source), str(destination))
+    assert result.returncode == 0, result.stderr
+    names = {path.name for path in destination.rglob("*")}
+    assert not names & {"__pycache__", "stale.pyc", ".DS_Store"}
+
+
+def test_copy_without_trust_is_refused(tmp_path: Path) -> None:
+    destination = tmp_path / "out"
+    result = copier_cli("copy", "--defaults", str(TEMPLATE), str(destination))
+    assert result.returncode != 0
+    assert "--trust" in result.stderr
+    assert not destination.exists() or not any(destination.iterdir())
+
+
+def test_copy_with_skip_tasks_works(tmp_path: Path) -> None:
+    destination = tmp_path / "out"
+    result = copier_cli(
+        "copy", "--defaults", "--trust", "--skip-tasks", str(TEMPLATE), str(destination)
+    )
+    assert result.returncode == 0, result.stderr
+    assert (destination / "src" / "example_service" / "__init__.py").is_file()
+    assert "Running task" not in result.stderr
+
+
+def test_validation_runs_on_copy_and_reports(tmp_path: Path) -> None:
+    destination = tmp_path / "out"
+    result = copier_cli("copy", "--defaults", "--trust", str(TEMPLATE), str(destination))
+    assert result.returncode == 0, result.stderr
+    assert "no problems" in result.stderr
+
+
+def test_a_broken_render_aborts_with_file_and_line(tmp_path: Path) -> None:
+    source = tmp_path / "template-copy"
+    shutil.copytree(TEMPLATE, source, ignore=shutil.ignore_patterns(".git", ".venv"))
+    broken = source / "template" / "src" / "{{package_name}}" / "health.py"
+    broken.write_text(broken.read_text() + "\ndef oops(:\n")
+    destination = tmp_path / "out"
+    result = copier_cli("copy", "--trust", "--defaults", str(source), str(destination))
+    assert result.returncode != 0
+    assert "src/example_service/health.py:" in result.stderr
+    # Copier removes the destination it created: no half-written project.
+    assert not destination.exists()
+
+
+def test_validation_can_be_switched_off(tmp_path: Path) -> None:
+    source = tmp_path / "template-copy"
+    shutil.copytree(TEMPLATE, source, ignore=shutil.ignore_patterns(".git", ".venv"))
+    broken = source / "template" / "src" / "{{package_name}}" / "health.py"
+    broken.write_text(broken.read_text() + "\ndef oops(:\n")
+    destination = tmp_path / "out"
+    result = copier_cli(
+        "copy",
+        "--trust",
+        "--defaults",
+        "-d",
+        "validate_output=false",
+        str(source),
+        str(destination),
+    )
+    assert result.returncode == 0, result.stderr
+    assert (destination / "src" / "example_service" / "health.py").is_file()
