@@ -24,6 +24,7 @@ COMMON_FILES = {
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_config.py",
+    "tests/test_docs.py",
     "tests/test_errors.py",
     "tests/test_factory.py",
     "tests/test_gunicorn_conf.py",
