@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 #: Named answer sets: every supported combination the suite renders and checks.
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "sync-py312": {"worker_class": "sync", "python_version": "3.12"},
+    "postgresql": {"database": "postgresql"},
+    "nodb-sync-py312": {"database": "none", "worker_class": "sync", "python_version": "3.12"},
     "gevent-py313": {
         "worker_class": "gevent",
         "python_version": "3.13",
@@ -26,6 +27,8 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "package_name": "billing",
     },
 }
+#: Answer sets whose generated suite needs a PostgreSQL server (marker `postgres`).
+NEEDS_POSTGRES = frozenset({"postgresql"})
 
 
 @pytest.hookimpl(trylast=True)
@@ -66,10 +69,12 @@ class Rendered:
     name: str
     answers: dict[str, Any]
     path: Path
+    #: Extra environment variables for the commands run in the project.
+    env: dict[str, str] = field(default_factory=dict)
 
     def run(self, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """Run `command` in the project, with uv pointed at the project's Python version."""
-        env = {**os.environ, "UV_PYTHON": self.python(), "UV_NO_PROGRESS": "1"}
+        env = {**os.environ, "UV_PYTHON": self.python(), "UV_NO_PROGRESS": "1", **self.env}
         env.pop("VIRTUAL_ENV", None)
         return subprocess.run(
             command,

@@ -46,6 +46,7 @@ def test_public_answer_keys_are_stable() -> None:
         "author_email",
         "python_version",
         "worker_class",
+        "database",
     ]
 
 

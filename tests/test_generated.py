@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ANSWER_SETS, TEMPLATE, Rendered, render
+from tests.conftest import ANSWER_SETS, NEEDS_POSTGRES, TEMPLATE, Rendered, render
 
 pytestmark = pytest.mark.slow
+#: The server the `postgres` tests use; .ci/run starts it. Each xdist worker of a generated
+#: suite creates and drops its own database there.
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def check(project: Rendered, *command: str) -> str:
@@ -21,9 +24,17 @@ def check(project: Rendered, *command: str) -> str:
     return result.stdout
 
 
-@pytest.mark.parametrize("name", list(ANSWER_SETS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=[pytest.mark.postgres] if name in NEEDS_POSTGRES else [])
+        for name in ANSWER_SETS
+    ],
+)
 def test_generated_project_passes_its_own_checks(copie: Any, name: str) -> None:
     project = render(copie, name)
+    if name in NEEDS_POSTGRES:
+        project.env["DATABASE_URL"] = POSTGRES_URL
     check(project, "uv", "sync", "--quiet")
     check(project, "uv", "run", "--no-sync", "ruff", "check")
     check(project, "uv", "run", "--no-sync", "ruff", "format", "--check")
@@ -38,7 +49,12 @@ def test_generated_suite_survives_a_polluted_environment(copie: Any) -> None:
     project = render(copie, "defaults")
     (project.path / ".env").write_text("APP_ENV=production\nSECRET_KEY=changeme\nLOG_FORMAT=xml\n")
     check(project, "uv", "sync", "--quiet")
-    polluted = {"APP_ENV": "production", "LOG_LEVEL": "LOUD", "PORT": "http"}
+    polluted = {
+        "APP_ENV": "production",
+        "LOG_LEVEL": "LOUD",
+        "PORT": "http",
+        "DATABASE_URL": "mysql://nowhere/db",
+    }
     result = subprocess.run(
         ["uv", "run", "--no-sync", "pytest", "-q", "-p", "randomly", "-n", "2"],
         cwd=project.path,

@@ -43,6 +43,18 @@ PACKAGE_FILES = {
     "request_log.py",
     "wsgi.py",
 }
+DATABASE_FILES = {
+    "src/{package}/extensions.py",
+    "src/{package}/items.py",
+    "src/{package}/models.py",
+    "src/{package}/migrations/env.py",
+    "src/{package}/migrations/script.py.mako",
+    "src/{package}/migrations/versions/0001_create_items.py",
+    "tests/test_extensions.py",
+    "tests/test_items.py",
+}
+#: Words that would show database code in a project generated without a database.
+DATABASE_TRACES = re.compile(r"sqlalchemy|alembic|migrat|psycopg|database|DB_|pydantic", re.I)
 
 
 def files_of(root: Path) -> set[str]:
@@ -55,7 +67,35 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
     project = render(copie, name)
     package = project.answers.get("package_name", "example_service")
     expected = COMMON_FILES | {f"src/{package}/{file}" for file in PACKAGE_FILES}
+    if project.answers.get("database", "sqlite") != "none":
+        expected |= {file.format(package=package) for file in DATABASE_FILES}
     assert files_of(project.path) == expected
+
+
+def test_no_database_leaves_no_trace(copie: Any) -> None:
+    project = render(copie, "nodb-sync-py312")
+    for relative in files_of(project.path) - {".copier-answers.yml"}:
+        text = (project.path / relative).read_text()
+        found = DATABASE_TRACES.search(text)
+        assert found is None, f"{relative} mentions {found.group() if found else ''}"
+
+
+@pytest.mark.parametrize(
+    ("name", "present", "absent"),
+    [
+        pytest.param("defaults", ["flask-sqlalchemy", "flask-migrate"], ["psycopg"], id="sqlite"),
+        pytest.param("postgresql", ["flask-sqlalchemy", "psycopg[binary]"], [], id="postgresql"),
+        pytest.param("nodb-sync-py312", [], ["sqlalchemy", "migrate", "pydantic"], id="none"),
+    ],
+)
+def test_database_dependencies(
+    copie: Any, name: str, present: list[str], absent: list[str]
+) -> None:
+    pyproject = (render(copie, name).path / "pyproject.toml").read_text()
+    for dependency in present:
+        assert f'"{dependency}>=' in pyproject
+    for dependency in absent:
+        assert dependency not in pyproject
 
 
 @pytest.mark.parametrize("name", list(ANSWER_SETS))

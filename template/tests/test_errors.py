@@ -15,7 +15,7 @@ def failing_app(app: Flask) -> Flask:
 
     @app.get("/boom")
     def boom() -> str:
-        raise RuntimeError("database password is hunter2")
+        raise RuntimeError("the api token is hunter2")
 
     return app
 
@@ -64,4 +64,4 @@ def test_unhandled_exception_is_logged_once_with_traceback(
     errors = [line for line in json_logs.all() if line["level"] == "ERROR"]
     assert len(errors) == 1
     assert errors[0]["request_id"] == response.headers["X-Request-ID"]
-    assert "RuntimeError: database password is hunter2" in errors[0]["exc_info"]
+    assert "RuntimeError: the api token is hunter2" in errors[0]["exc_info"]

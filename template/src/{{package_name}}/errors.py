@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, g, json
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
 log = logging.getLogger(__name__)
@@ -17,18 +18,27 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unhandled)
 
 
+def error_body(status: int, message: str, **extra: object) -> bytes:
+    """Return the JSON every error answer shares: error, message, status and request_id."""
+    body = {
+        "error": HTTP_STATUS_CODES.get(status, "Unknown Error"),
+        "message": message,
+        "status": status,
+        "request_id": g.get("request_id"),
+        **extra,
+    }
+    return json.dumps(body).encode()
+
+
+def error_response(status: int, message: str, **extra: object) -> Response:
+    """Return an error answer with `status`, for errors no HTTPException describes."""
+    return Response(error_body(status, message, **extra), status, mimetype="application/json")
+
+
 def handle_http_error(error: HTTPException) -> Response:
     """Answer an HTTP error with its status, a JSON body, and its own headers (Allow, ...)."""
     response = error.get_response()
-    status = error.code or 500
-    response.data = json.dumps(
-        {
-            "error": error.name,
-            "message": error.description,
-            "status": status,
-            "request_id": g.get("request_id"),
-        }
-    ).encode()
+    response.set_data(error_body(error.code or 500, error.description or ""))
     response.content_type = "application/json"
     return response
 
