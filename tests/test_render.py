@@ -149,8 +149,7 @@ def test_only_files_with_jinja_end_in_jinja(path: Path) -> None:
 
 
 def test_caches_in_the_template_are_not_copied(tmp_path: Path) -> None:
-    source = tmp_path / "template-copy"
-    shutil.copytree(TEMPLATE, source, ignore=shutil.ignore_patterns(".git", ".venv"))
+    source = template_copy(tmp_path)
     package = source / "template" / "src" / "{{package_name}}"
     (package / "__pycache__").mkdir(exist_ok=True)
     (package / "__pycache__" / "config.cpython-311.pyc").write_bytes(b"\0")
@@ -188,24 +187,32 @@ def test_validation_runs_on_copy_and_reports(tmp_path: Path) -> None:
     assert "no problems" in result.stderr
 
 
-def test_a_broken_render_aborts_with_file_and_line(tmp_path: Path) -> None:
+def template_copy(tmp_path: Path) -> Path:
+    """Copy this template (its work tree, without git) to change it for one test."""
     source = tmp_path / "template-copy"
     shutil.copytree(TEMPLATE, source, ignore=shutil.ignore_patterns(".git", ".venv"))
+    return source
+
+
+@pytest.fixture
+def broken_template(tmp_path: Path) -> Path:
+    """Return a copy of the template whose health.py renders with a syntax error."""
+    source = template_copy(tmp_path)
     broken = source / "template" / "src" / "{{package_name}}" / "health.py"
     broken.write_text(broken.read_text() + "\ndef oops(:\n")
+    return source
+
+
+def test_a_broken_render_aborts_with_file_and_line(broken_template: Path, tmp_path: Path) -> None:
     destination = tmp_path / "out"
-    result = copier_cli("copy", "--trust", "--defaults", str(source), str(destination))
+    result = copier_cli("copy", "--trust", "--defaults", str(broken_template), str(destination))
     assert result.returncode != 0
     assert "src/example_service/health.py:" in result.stderr
     # Copier removes the destination it created: no half-written project.
     assert not destination.exists()
 
 
-def test_validation_can_be_switched_off(tmp_path: Path) -> None:
-    source = tmp_path / "template-copy"
-    shutil.copytree(TEMPLATE, source, ignore=shutil.ignore_patterns(".git", ".venv"))
-    broken = source / "template" / "src" / "{{package_name}}" / "health.py"
-    broken.write_text(broken.read_text() + "\ndef oops(:\n")
+def test_validation_can_be_switched_off(broken_template: Path, tmp_path: Path) -> None:
     destination = tmp_path / "out"
     result = copier_cli(
         "copy",
@@ -213,7 +220,7 @@ def test_validation_can_be_switched_off(tmp_path: Path) -> None:
         "--defaults",
         "-d",
         "validate_output=false",
-        str(source),
+        str(broken_template),
         str(destination),
     )
     assert result.returncode == 0, result.stderr
