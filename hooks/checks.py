@@ -364,3 +364,42 @@ def format_report(problems: list[Problem], root: Path) -> str:
         "`-d validate_output=false`."
     )
     return "\n".join(lines)
+
+
+# What Copier leaves behind when an update meets an owner's edit: inline markers
+# ("<<<<<<< before updating" ... ">>>>>>> after updating") or, with --conflict rej, .rej files.
+_CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)")
+
+
+def find_conflicts(root: Path) -> list[Problem]:
+    """Report every conflict marker and .rej file an update left under root."""
+    problems = []
+    for path in iter_files(root):
+        rel = path.relative_to(root).as_posix()
+        if rel.endswith(".rej"):
+            problems.append(Problem(rel, 0, "rejected hunks: merge them by hand, then delete"))
+            continue
+        try:
+            text = read_text(path)
+        except OSError:
+            continue
+        for number, line in enumerate((text or "").splitlines(), start=1):
+            if _CONFLICT_MARKER.match(line):
+                problems.append(Problem(rel, number, "conflict marker"))
+    return problems
+
+
+def format_conflicts(problems: list[Problem], root: Path) -> str:
+    """Tell the owner where the update conflicted and what to do, or "" when it did not."""
+    if not problems:
+        return ""
+    lines = [f"The update left {len(problems)} conflict(s) in {root} to resolve by hand:"]
+    lines += [f"  {problem}" for problem in problems]
+    lines.append(
+        "Between '<<<<<<< before updating' and '=======' is your version, between '=======' "
+        "and '>>>>>>> after updating' the template's: keep what is right, delete the markers "
+        "(and any .rej file once its hunks are merged), run the tests, then commit. "
+        "`git diff` shows everything the update changed; the pre-commit hook refuses "
+        "markers that are left."
+    )
+    return "\n".join(lines)

@@ -1,6 +1,9 @@
-"""Validate a generated project; Copier runs this file as a task.
+"""Validate a generated project, or report an update's conflicts; Copier runs this file.
 
-Usage: python hooks/task.py {copy|update} PATH
+Usage: python hooks/task.py {copy|update|conflicts} PATH
+
+`copy` and `update` (Copier's _copier_operation) run from `_tasks`, on every render;
+`conflicts` runs from an unversioned `_migrations` entry, once, after an update merged.
 """
 
 import sys
@@ -10,21 +13,28 @@ from pathlib import Path
 # repository that holds the hooks package is not on sys.path until we add it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hooks.checks import check_tree, format_report, iter_files
+from hooks.checks import check_tree, find_conflicts, format_conflicts, format_report, iter_files
 
-OPERATIONS = ("copy", "update")
+OPERATIONS = ("copy", "update", "conflicts")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Check the project named in argv and return the process exit code."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] not in OPERATIONS:
-        print(f"usage: task.py {{copy|update}} PATH; got {args}", file=sys.stderr)
+        print(f"usage: task.py {{copy|update|conflicts}} PATH; got {args}", file=sys.stderr)
         return 2
     root = Path(args[1]).resolve()
     if not root.is_dir():
         print(f"task.py: {root} is not a directory", file=sys.stderr)
         return 2
+    if args[0] == "conflicts":
+        conflicts = find_conflicts(root)
+        if conflicts:
+            # Copier itself exits 0 here: failing makes scripted updates notice.
+            print(format_conflicts(conflicts, root), file=sys.stderr)
+            return 1
+        return 0
     problems = check_tree(root)
     if problems:
         print(format_report(problems, root), file=sys.stderr)

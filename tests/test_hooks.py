@@ -17,6 +17,8 @@ from hooks.checks import (
     check_secrets,
     check_syntax,
     check_tree,
+    find_conflicts,
+    format_conflicts,
     format_report,
     iter_files,
 )
@@ -403,3 +405,31 @@ def test_cli_run_tests_skipped_after_static_problems(
     result = runner.invoke(app, ["validate", str(tmp_path), "--run-tests"])
     assert result.exit_code == 1
     assert calls == []
+
+
+def test_find_conflicts_reports_markers_and_rejected_hunks(tmp_path: Path) -> None:
+    make_tree(
+        tmp_path,
+        {
+            "a.py": "x = 1\n<<<<<<< before updating\nx = 2\n=======\nx = 3\n"
+            ">>>>>>> after updating\n",
+            "b.md": "Title\n=======\n",  # a Markdown heading, not a conflict
+            "gunicorn.conf.py.rej": "@@ -1 +1 @@\n",
+            ".env": "<<<<<<< the owner's file is never read\n",
+        },
+    )
+    found = [(p.path, p.line) for p in find_conflicts(tmp_path)]
+    assert found == [("a.py", 2), ("a.py", 6), ("gunicorn.conf.py.rej", 0)]
+    report = format_conflicts(find_conflicts(tmp_path), tmp_path)
+    assert "a.py:2: conflict marker" in report
+    assert "before updating" in report
+
+
+def test_task_conflicts_fails_only_when_there_are_some(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_tree(tmp_path, {"a.py": "x = 1\n"})
+    assert task.main(["conflicts", str(tmp_path)]) == 0
+    (tmp_path / "a.py").write_text(">>>>>>> after updating\n")
+    assert task.main(["conflicts", str(tmp_path)]) == 1
+    assert "a.py:1: conflict marker" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from tests.conftest import ANSWER_SETS, TEMPLATE, copier_cli, render
 JINJA = re.compile(r"\{\{|\{%|\{#")
 COMMON_FILES = {
     ".copier-answers.yml",
+    ".pre-commit-config.yaml",
     ".env.example",
     ".gitignore",
     ".python-version",

@@ -1,0 +1,309 @@
+"""`copier update`: releases simulated in temporary git repositories, owners' edits kept."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEMPLATE, copier_cli
+
+PACKAGE = Path("src/example_service")
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` and return its output; fail the test when git fails."""
+    result = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+class Release:
+    """A private clone of the template, where a test commits and tags its next release."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+
+    def edit(self, relative: str, change: Callable[[str], str]) -> None:
+        """Rewrite one template file with `change`; fail if the change changed nothing."""
+        path = self.repo / relative
+        before = path.read_text()
+        after = change(before)
+        assert after != before, f"the change to {relative} did nothing"
+        path.write_text(after)
+
+    def drop(self, relative: str) -> None:
+        """Remove one template file."""
+        (self.repo / relative).unlink()
+
+    def tag(self, version: str) -> None:
+        """Commit the edits and tag them as `version`."""
+        git(self.repo, "add", "-A")
+        git(self.repo, "commit", "-q", "-m", f"Release {version}")
+        git(self.repo, "tag", version)
+
+
+@pytest.fixture(scope="module")
+def v1_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The template's current work tree, released as v1 in a fresh git repository."""
+    repo = tmp_path_factory.mktemp("released") / "template"
+    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".*_cache")
+    shutil.copytree(TEMPLATE, repo, ignore=ignore)
+    git(repo, "init", "-q", "-b", "main")
+    release = Release(repo)
+    release.tag("v1")
+    return repo
+
+
+@pytest.fixture
+def release(v1_repo: Path, tmp_path: Path) -> Release:
+    """Return this test's own clone of v1, ready for its v2."""
+    clone = tmp_path / "template"
+    git(tmp_path, "clone", "-q", str(v1_repo), str(clone))
+    return Release(clone)
+
+
+def generate(release: Release, destination: Path, *args: str) -> Path:
+    """Copy the template at a release into `destination` and commit it, as an owner would."""
+    result = copier_cli(
+        "copy", "--trust", "--defaults", *args, str(release.repo), str(destination)
+    )
+    assert result.returncode == 0, result.stderr
+    return destination
+
+
+@pytest.fixture
+def project(release: Release, tmp_path: Path) -> Path:
+    """A service generated from v1 and committed in its own repository."""
+    path = generate(release, tmp_path / "service", "--vcs-ref", "v1")
+    git(path, "init", "-q", "-b", "main")
+    commit(path, "Generated from v1")
+    return path
+
+
+def commit(project: Path, message: str) -> None:
+    """Commit everything in `project`: Copier refuses to update a dirty repository."""
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", message)
+
+
+def update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `copier update` in `project` as its owner would."""
+    return copier_cli("update", "--trust", "--defaults", *args, cwd=project)
+
+
+def test_owner_edits_stay_and_template_changes_arrive(release: Release, project: Path) -> None:
+    health = project / PACKAGE / "health.py"
+    health.write_text(health.read_text() + "\n\n# Owner: probes are scraped every 5 s.\n")
+    (project / PACKAGE / "billing.py").write_text('"""The owner\'s own module."""\n')
+    owned = {path: path.read_bytes() for path in (health, project / PACKAGE / "billing.py")}
+    commit(project, "Owner edits")
+    release.edit(
+        f"template/{PACKAGE.parent}/{{{{package_name}}}}/errors.py",
+        lambda text: text.replace(
+            "log = logging.getLogger(__name__)", "log = logging.getLogger(__name__)  # v2"
+        ),
+    )
+    release.tag("v2")
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    for path, content in owned.items():
+        assert path.read_bytes() == content, f"{path.name} lost the owner's edit"
+    assert "# v2" in (project / PACKAGE / "errors.py").read_text()
+    assert "_commit: v2" in (project / ".copier-answers.yml").read_text()
+
+
+def test_a_new_question_takes_its_default(release: Release, project: Path) -> None:
+    release.edit(
+        "copier.yml",
+        lambda text: text.replace(
+            "# --- Hidden ---",
+            'team_channel:\n  type: str\n  help: Chat channel\n  default: "#platform"\n\n'
+            "# --- Hidden ---",
+        ),
+    )
+    release.edit("template/README.md.jinja", lambda text: text + "\nChannel: {{ team_channel }}\n")
+    release.tag("v2")
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    assert "team_channel: '#platform'" in (project / ".copier-answers.yml").read_text()
+    assert "Channel: #platform" in (project / "README.md").read_text()
+
+
+def test_a_file_the_template_dropped_is_removed(release: Release, project: Path) -> None:
+    assert (project / "tests/test_docs.py").exists()
+    release.drop("template/tests/test_docs.py.jinja")
+    release.tag("v2")
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    assert not (project / "tests/test_docs.py").exists()
+
+
+def test_a_changed_answer_re_renders(project: Path) -> None:
+    health = project / PACKAGE / "health.py"
+    health.write_text(health.read_text() + "\n# Owner's note.\n")
+    commit(project, "Owner edit")
+
+    result = update(project, "-d", "worker_class=sync")
+
+    assert result.returncode == 0, result.stderr
+    conf = (project / "gunicorn.conf.py").read_text()
+    assert 'worker_class = "sync"' in conf
+    assert "GUNICORN_THREADS" not in conf
+    assert "worker_class: sync" in (project / ".copier-answers.yml").read_text()
+    assert health.read_text().endswith("# Owner's note.\n")
+
+
+def test_an_edit_next_to_a_template_change_is_a_reported_conflict(
+    release: Release, project: Path
+) -> None:
+    line = '    """Answer 200 while the process serves requests; touch nothing external."""'
+    health = project / PACKAGE / "health.py"
+    health.write_text(health.read_text().replace(line, '    """Owner: the pod is alive."""'))
+    commit(project, "Owner rewords the probe")
+    release.edit(
+        f"template/{PACKAGE.parent}/{{{{package_name}}}}/health.py",
+        lambda text: text.replace(line, '    """Template v2: the process is up."""'),
+    )
+    release.tag("v2")
+
+    result = update(project)
+
+    # Copier would exit 0; the post-update hook fails the update and lists the conflict.
+    assert result.returncode != 0
+    assert "The update left" in result.stderr
+    assert f"{PACKAGE.as_posix()}/health.py:" in result.stderr
+    merged = health.read_text()
+    assert "Owner: the pod is alive." in merged  # never silently lost
+    assert "Template v2: the process is up." in merged
+    assert "<<<<<<< before updating" in merged
+
+
+def test_local_files_are_never_overwritten(release: Release, project: Path) -> None:
+    env = project / ".env"
+    env.write_text("SECRET_KEY=the-owner-s-own-secret-value-of-enough-length\n")
+    release.repo.joinpath("template/.env").write_text("APP_ENV=development\n")
+    # The generated project's .gitignore (template/.gitignore) ignores .env here too.
+    git(release.repo, "add", "--force", "template/.env")
+    release.tag("v2")
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    assert env.read_text() == "SECRET_KEY=the-owner-s-own-secret-value-of-enough-length\n"
+
+
+def test_update_equals_a_fresh_copy(release: Release, project: Path, tmp_path: Path) -> None:
+    release.edit(
+        f"template/{PACKAGE.parent}/{{{{package_name}}}}/errors.py",
+        lambda text: text.replace(
+            "log = logging.getLogger(__name__)", "log = logging.getLogger(__name__)  # v2"
+        ),
+    )
+    release.drop("template/tests/test_docs.py.jinja")
+    release.tag("v2")
+
+    result = update(project)
+    fresh = generate(release, tmp_path / "fresh", "--vcs-ref", "v2")
+
+    assert result.returncode == 0, result.stderr
+    assert tree(project) == tree(fresh)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Return every file under `root` but git's own, with its content."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+
+
+def test_a_versioned_migration_carries_a_renamed_answer(release: Release, tmp_path: Path) -> None:
+    """The `_migrations` policy, end to end: v2 renames `description` to `summary`."""
+    ours = "Our own words."
+    project = generate(
+        release, tmp_path / "service", "--vcs-ref", "v1", "-d", f"description={ours}"
+    )
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Generated from v1")
+    rename = (
+        "import pathlib; p = pathlib.Path('.copier-answers.yml'); "
+        "p.write_text(p.read_text().replace('description:', 'summary:'))"
+    )
+    release.edit(
+        "copier.yml",
+        lambda text: text.replace(
+            "_migrations:\n",
+            "_migrations:\n  - version: v2\n    when: \"{{ _stage == 'before' }}\"\n"
+            f'    command: ["{{{{ _copier_python }}}}", "-c", "{rename}"]\n',
+        ).replace("\ndescription:\n", "\nsummary:\n"),
+    )
+    for relative in ("template/README.md.jinja", "template/pyproject.toml.jinja"):
+        release.edit(relative, lambda text: text.replace("{{ description }}", "{{ summary }}"))
+    release.tag("v2")
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    answers = (project / ".copier-answers.yml").read_text()
+    assert f"summary: {ours}" in answers
+    assert "description:" not in answers
+    assert f'description = "{ours}"' in (project / "pyproject.toml").read_text()
+
+
+def test_pre_commit_refuses_conflict_markers_and_rejected_hunks(project: Path) -> None:
+    (project / "marked.py").write_text(
+        "<<<<<<< before updating\nx = 1\n=======\nx = 2\n>>>>>>> after updating\n"
+    )
+    (project / "gunicorn.conf.py.rej").write_text("@@ -1 +1 @@\n")
+    git(project, "add", "-A")
+    for hook, culprit in (
+        ("no-conflict-markers", "marked.py"),
+        ("no-rejected-hunks", "gunicorn.conf.py.rej"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "pre_commit", "run", hook, "--all-files"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert culprit in result.stdout
+
+
+def test_the_hooks_pass_a_clean_project(project: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "no-conflict-markers", "--all-files"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert filecmp.cmp(
+        project / ".pre-commit-config.yaml", TEMPLATE / "template/.pre-commit-config.yaml"
+    )
+
+
+def test_check_update_tells_when_a_release_is_waiting(release: Release, project: Path) -> None:
+    assert copier_cli("check-update", "--quiet", cwd=project).returncode == 0
+    release.edit("template/README.md.jinja", lambda text: text + "\nv2\n")
+    release.tag("v2")
+    assert copier_cli("check-update", "--quiet", cwd=project).returncode == 2
