@@ -167,8 +167,9 @@ def test_a_changed_answer_re_renders(project: Path) -> None:
     assert health.read_text().endswith("# Owner's note.\n")
 
 
+@pytest.mark.parametrize("mode", ["inline", "rej"])
 def test_an_edit_next_to_a_template_change_is_a_reported_conflict(
-    release: Release, project: Path
+    release: Release, project: Path, mode: str
 ) -> None:
     line = '    """Answer 200 while the process serves requests; touch nothing external."""'
     health = project / PACKAGE / "health.py"
@@ -180,16 +181,20 @@ def test_an_edit_next_to_a_template_change_is_a_reported_conflict(
     )
     release.tag("v2")
 
-    result = update(project)
+    result = update(project, "--conflict", mode)
 
-    # Copier would exit 0; the post-update hook fails the update and lists the conflict.
+    # Copier would exit 0; the post-update step fails the update and lists the conflict.
     assert result.returncode != 0
     assert "The update left" in result.stderr
-    assert f"{PACKAGE.as_posix()}/health.py:" in result.stderr
-    merged = health.read_text()
+    if mode == "inline":
+        assert f"{PACKAGE.as_posix()}/health.py:" in result.stderr
+        merged = health.read_text()
+        assert "<<<<<<< before updating" in merged
+        assert "Template v2: the process is up." in merged
+    else:
+        assert f"{PACKAGE.as_posix()}/health.py.rej" in result.stderr
+        merged = health.read_text() + (project / PACKAGE / "health.py.rej").read_text()
     assert "Owner: the pod is alive." in merged  # never silently lost
-    assert "Template v2: the process is up." in merged
-    assert "<<<<<<< before updating" in merged
 
 
 def test_local_files_are_never_overwritten(release: Release, project: Path) -> None:
