@@ -32,6 +32,7 @@ COMMON_FILES = {
     "tests/test_health.py",
     "tests/test_logs.py",
     "tests/test_request_log.py",
+    "tests/test_security.py",
     "tests/test_wsgi.py",
 }
 PACKAGE_FILES = {
@@ -42,6 +43,7 @@ PACKAGE_FILES = {
     "logs.py",
     "py.typed",
     "request_log.py",
+    "security.py",
     "wsgi.py",
 }
 DATABASE_FILES = {
