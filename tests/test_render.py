@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,16 @@ def test_answers_reach_the_files(copie: Any) -> None:
     answers = (project.path / ".copier-answers.yml").read_text()
     assert "worker_class: gevent" in answers
     assert "validate_output" not in answers  # hidden: never recorded
+
+
+def test_bandit_rules_are_on_in_every_project(copie: Any) -> None:
+    """`ruff check` in every generated project includes the security rules (S, bandit's)."""
+    pyproject = tomllib.loads((render(copie, "defaults").path / "pyproject.toml").read_text())
+    lint = pyproject["tool"]["ruff"]["lint"]
+    assert "S" in lint["select"]
+    ignored = {code for codes in lint["per-file-ignores"].values() for code in codes}
+    assert not any(code.startswith("S") for code in lint.get("ignore", []))
+    assert ignored <= {"S101", "S108", "S310", "S603"}  # tests only, each commented
 
 
 def test_gevent_only_where_chosen(copie: Any) -> None:
