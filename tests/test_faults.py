@@ -1,0 +1,789 @@
+"""Fault tests: the generated service under a real gunicorn on 127.0.0.1, hurt on purpose.
+
+Each answer set is rendered and installed once per module. A test starts gunicorn in its own
+process group with a minimal production environment, breaks something (a signal, a stuck view,
+a vanished database, hostile input, load) and asserts what a client and the log see. Every wait
+has a deadline, and every server is killed with its whole process group, pass or fail.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Rendered, render
+
+pytestmark = pytest.mark.slow
+
+T = TypeVar("T")
+
+#: The server the `postgres` test uses; the test creates and drops its own database there.
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SECRET_KEY = secrets.token_urlsafe(48)
+#: The package of the answer sets served here, which keep the default project name.
+PACKAGE = "example_service"
+#: Seconds gunicorn gets to import the app and answer /livez.
+START_TIMEOUT = 30.0
+#: GUNICORN_GRACEFUL_TIMEOUT for the shutdown test, and the slack the master gets past it.
+GRACEFUL_TIMEOUT = 10
+SHUTDOWN_MARGIN = 5
+LOAD_SECONDS = 20
+MIB = 1024 * 1024
+#: Allowed growth of each worker's RSS over the load run, which serves at least
+#: MIN_LOAD_REQUESTS: a leak of 1 KiB per request (one log record, one request's headers)
+#: grows the two workers by 20 MiB together, so one of them by more than this bound.
+MEMORY_GROWTH_LIMIT = 10 * MIB
+MIN_LOAD_REQUESTS = 20_000
+#: The largest integer SQLite and PostgreSQL store: ids and pages past it must be 404 and 422
+#: (test_numbers_past_the_database_range_are_client_errors), and the fuzzer goes past it.
+SQLITE_INTEGER_MAX = 2**63 - 1
+#: A view module served beside the generated package: a slow request, and a stuck one.
+FAULT_APP = f"""\
+import logging
+import time
+
+from flask import request
+
+from {PACKAGE} import create_app
+
+app = create_app()
+log = logging.getLogger("fault_app")
+
+
+@app.get("/slow")
+def slow() -> dict[str, float]:
+    seconds = float(request.args.get("seconds", "2"))
+    log.info("slow request started")
+    time.sleep(seconds)
+    return {{"slept": seconds}}
+
+
+@app.get("/hang")
+def hang() -> dict[str, str]:
+    log.info("hang request started")
+    time.sleep(120)
+    return {{}}
+"""
+
+
+def wait_until(condition: Callable[[], T | None], what: str, timeout: float) -> T:
+    """Poll `condition` until it returns a truthy value, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout} s")
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    """Return a loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def children(pid: int) -> set[int]:
+    """Return the live (not zombie) child processes of `pid`, read from /proc."""
+    found = set()
+    child = re.compile(rf"^State:\s+[^Z].*^PPid:\s+{pid}$", re.MULTILINE | re.DOTALL)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue  # the process ended while we read it
+        if child.search(status):
+            found.add(int(entry.name))
+    return found
+
+
+def memory(pid: int) -> dict[str, int]:
+    """Return the RSS of `pid` in bytes, and its PSS where the kernel has smaps_rollup."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except FileNotFoundError:
+        text = Path(f"/proc/{pid}/status").read_text().replace("VmRSS:", "Rss:")
+    found = re.findall(r"^(Rss|Pss):\s+(\d+) kB", text, re.MULTILINE)
+    return {name.lower(): int(kilobytes) * 1024 for name, kilobytes in found}
+
+
+@dataclass
+class Reply:
+    """What the server answered."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """Return the body, parsed."""
+        return json.loads(self.body)
+
+
+@dataclass
+class Server:
+    """A gunicorn master serving a generated project on a loopback port."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> Reply:
+        """Send one request on a fresh connection and read the whole reply."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return Reply(
+                response.status,
+                {name.lower(): value for name, value in response.getheaders()},
+                response.read(),
+            )
+        finally:
+            connection.close()
+
+    def get(self, path: str, timeout: float = 10) -> Reply:
+        """GET `path`."""
+        return self.request("GET", path, timeout=timeout)
+
+    def raw(self, data: bytes) -> bytes:
+        """Send `data` as is and return the reply's status line."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as connection:
+            connection.sendall(data)
+            received = b""
+            while b"\r\n" not in received and (chunk := connection.recv(4096)):
+                received += chunk
+        return received.partition(b"\r\n")[0]
+
+    def workers(self) -> set[int]:
+        """Return the pids of the master's workers."""
+        return children(self.process.pid)
+
+    def wait_for_workers(self, condition: Callable[[set[int]], bool], what: str) -> set[int]:
+        """Wait until the set of worker pids meets `condition`, and return it."""
+
+        def met() -> set[int] | None:
+            workers = self.workers()
+            return workers if condition(workers) else None
+
+        return wait_until(met, what, START_TIMEOUT)
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Return the JSON lines logged so far (a line still being written is left out)."""
+        parsed = []
+        for line in self.log.read_text().splitlines():
+            try:
+                parsed.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return parsed
+
+    def logged(self, condition: Callable[[dict[str, Any]], bool], timeout: float = 10) -> Any:
+        """Wait for a log line matching `condition` and return it."""
+        return wait_until(
+            lambda: next((line for line in self.lines() if condition(line)), None),
+            f"no matching log line; the log ends:\n{self.tail()}",
+            timeout,
+        )
+
+    def tail(self) -> str:
+        """Return the last lines of the log, for failure messages."""
+        return "\n".join(self.log.read_text().splitlines()[-30:])
+
+    def wait_for(self, path: str, status: int, timeout: float = 10) -> Reply:
+        """Poll GET `path` until it answers `status`, and return that reply."""
+
+        def answered() -> Reply | None:
+            reply = self.get(path)
+            return reply if reply.status == status else None
+
+        return wait_until(answered, f"GET {path} never answered {status}", timeout)
+
+
+def write_fault_app(folder: Path) -> list[str]:
+    """Write the fault views into `folder`; return gunicorn's arguments to serve them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "fault_app.py").write_text(FAULT_APP)
+    # A positional app overrides the conf's wsgi_app; the rest of gunicorn.conf.py applies.
+    return ["--pythonpath", str(folder), "fault_app:app"]
+
+
+@contextmanager
+def serve(project: Rendered, folder: Path, *args: str, **variables: str) -> Iterator[Server]:
+    """Serve `project` with gunicorn (one worker unless `variables` say otherwise)."""
+    port = free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+        "APP_ENV": "production",
+        "SECRET_KEY": SECRET_KEY,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        **variables,
+    }
+    log = folder / f"gunicorn-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(project.path / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", *args],
+            cwd=project.path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(process, port, log)
+    try:
+
+        def live() -> bool:
+            assert process.poll() is None, f"gunicorn exited:\n{server.tail()}"
+            try:
+                return server.get("/livez", timeout=2).status == 200
+            except OSError:
+                return False
+
+        wait_until(live, "gunicorn did not answer /livez", START_TIMEOUT)
+        yield server
+    finally:
+        # The master leads its own session: this reaches every worker, also a stuck one.
+        with suppress(ProcessLookupError):  # the test stopped it already
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def install(copie: Any, name: str, **overrides: Any) -> Rendered:
+    """Render the answer set `name` and install it with uv, failing with uv's output."""
+    project = render(copie, name, **overrides)
+    result = project.run("uv", "sync", "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project
+
+
+@pytest.fixture(scope="module")
+def sqlite_project(copie_session: Any) -> Rendered:
+    """The default answers: SQLite, gthread workers."""
+    return install(copie_session, "defaults")
+
+
+@pytest.fixture(scope="module")
+def sync_project(copie_session: Any) -> Rendered:
+    """The default answers with sync workers."""
+    return install(copie_session, "defaults", worker_class="sync")
+
+
+@pytest.fixture(scope="module")
+def postgres_project(copie_session: Any) -> Rendered:
+    """The postgresql answer set."""
+    return install(copie_session, "postgresql")
+
+
+@pytest.fixture(scope="module")
+def served(sqlite_project: Rendered, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One migrated SQLite service, shared by the tests that only send it requests."""
+    folder = tmp_path_factory.mktemp("served")
+    variables = {"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}"}
+    migrate = subprocess.run(
+        [
+            str(sqlite_project.path / ".venv/bin/flask"),
+            "--app",
+            PACKAGE,
+            "db",
+            "upgrade",
+        ],
+        cwd=sqlite_project.path,
+        env={"PATH": os.environ["PATH"], "APP_ENV": "production", "SECRET_KEY": SECRET_KEY}
+        | variables,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    with serve(sqlite_project, folder, WEB_CONCURRENCY="2", **variables) as server:
+        for name in ("first", "second", "third"):  # items for the fuzzer to read and change
+            body = json.dumps({"name": name}).encode()
+            created = server.request(
+                "POST", "/api/items", body, {"Content-Type": "application/json"}
+            )
+            assert created.status == 201, created
+        yield server
+
+
+# --- Signals and stuck workers ---------------------------------------------------------------
+
+
+def test_sigterm_lets_the_request_in_flight_finish(
+    sqlite_project: Rendered, tmp_path: Path
+) -> None:
+    """SIGTERM to the master: the running request completes, then the master exits 0."""
+    app = write_fault_app(tmp_path / "app")
+    with (
+        serve(
+            sqlite_project, tmp_path, *app, GUNICORN_GRACEFUL_TIMEOUT=str(GRACEFUL_TIMEOUT)
+        ) as server,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        in_flight = pool.submit(server.get, "/slow?seconds=3", timeout=GRACEFUL_TIMEOUT + 10)
+        server.logged(lambda line: line["message"] == "slow request started")
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        reply = in_flight.result(timeout=GRACEFUL_TIMEOUT + 10)
+        returncode = server.process.wait(timeout=GRACEFUL_TIMEOUT + SHUTDOWN_MARGIN)
+        stopped_after = time.monotonic() - signalled
+        lines = server.lines()
+    assert reply.status == 200, server.tail()
+    assert reply.json() == {"slept": 3.0}
+    assert returncode == 0, server.tail()
+    assert stopped_after < GRACEFUL_TIMEOUT + SHUTDOWN_MARGIN
+    # The signal arrived while the request ran: the master logged it before the access line.
+    when = {
+        line["message"]: datetime.fromisoformat(line["timestamp"])
+        for line in lines
+        if line["message"] in {"Handling signal: term", "GET /slow 200"}
+    }
+    assert when["Handling signal: term"] < when["GET /slow 200"]
+
+
+def test_a_killed_worker_is_replaced_and_service_goes_on(
+    sqlite_project: Rendered, tmp_path: Path
+) -> None:
+    """SIGKILL one of two workers: every request still succeeds, and a new worker appears."""
+    with serve(sqlite_project, tmp_path, WEB_CONCURRENCY="2") as server:
+        before = server.wait_for_workers(lambda pids: len(pids) == 2, "2 workers never ran")
+        statuses = [server.get("/livez").status for _ in range(50)]
+        victim = min(before)
+        os.kill(victim, signal.SIGKILL)
+        # While the master notices and forks, the other worker answers.
+        statuses += [server.get("/livez").status for _ in range(50)]
+        after = server.wait_for_workers(
+            lambda pids: len(pids) == 2 and victim not in pids, f"{victim} was not replaced"
+        )
+        statuses += [server.get("/livez").status for _ in range(50)]
+        server.logged(
+            lambda line: (
+                line["level"] == "ERROR"
+                and line["message"].startswith(f"Worker (pid:{victim}) was sent SIGKILL!")
+            )
+        )
+    assert statuses == [200] * 150
+    assert len(after - before) == 1
+
+
+def test_a_worker_stuck_past_the_timeout_is_replaced_with_its_stack_logged(
+    sync_project: Rendered, tmp_path: Path
+) -> None:
+    """A view that never returns: gunicorn aborts its worker, logs the stack, starts another."""
+    # Only a sync worker is aborted: a gthread worker's main thread keeps heart-beating while
+    # one of its request threads hangs, so gunicorn's timeout never fires for it.
+    app = write_fault_app(tmp_path / "app")
+    with serve(sync_project, tmp_path, *app, GUNICORN_TIMEOUT="2") as server:
+        (stuck,) = server.workers()
+        try:
+            status = server.get("/hang", timeout=15).status
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            status = None  # the connection closed with its worker: what a client sees
+        abort = server.logged(
+            lambda line: (
+                line["level"] == "ERROR"
+                and line["message"].startswith(
+                    f"Worker {stuck} timed out and is being replaced; its stacks:"
+                )
+            )
+        )
+        (replacement,) = server.wait_for_workers(
+            lambda pids: len(pids) == 1 and stuck not in pids, f"{stuck} was not replaced"
+        )
+        livez = server.get("/livez").status
+    assert status is None or status >= 500
+    assert "in hang" in abort["message"], abort["message"]
+    assert replacement != stuck
+    assert livez == 200
+
+
+# --- The database goes away -------------------------------------------------------------------
+
+
+def test_readyz_follows_the_sqlite_database_back(sqlite_project: Rendered, tmp_path: Path) -> None:
+    """The database file's folder is missing, then appears: /readyz follows without a restart."""
+    folder = tmp_path / "volume"
+    url = f"sqlite:///{folder / 'db.sqlite3'}"
+    with serve(sqlite_project, tmp_path, DATABASE_URL=url) as server:
+        down = server.get("/readyz")
+        assert down.status == 503
+        assert down.json()["failed"] == ["database"]
+        assert server.get("/livez").status == 200
+        folder.mkdir()
+        assert server.wait_for("/readyz", 200).json()["checks"] == {"database": "ok"}
+
+
+def test_readyz_notices_the_sqlite_database_vanishing(
+    sqlite_project: Rendered, tmp_path: Path
+) -> None:
+    """The database file's folder is removed while serving: /readyz turns 503."""
+    folder = tmp_path / "volume"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'db.sqlite3'}"
+    with serve(sqlite_project, tmp_path, DATABASE_URL=url) as server:
+        assert server.get("/readyz").status == 200
+        shutil.rmtree(folder)
+        assert server.get("/livez").status == 200
+        down = server.wait_for("/readyz", 503, timeout=5)
+        assert down.json()["failed"] == ["database"]
+        assert server.get("/livez").status == 200
+
+
+class Outage:
+    """A TCP proxy to the database that the test can cut and restore."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        # accept() wakes up regularly, so closing the proxy ends its thread.
+        self.listener.settimeout(0.2)
+        self.port: int = self.listener.getsockname()[1]
+        self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.up = threading.Event()
+        self.closed = threading.Event()
+
+    def __enter__(self) -> Outage:
+        self.restore()
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.closed.set()
+        self.cut()
+        self.listener.close()
+
+    def cut(self) -> None:
+        """Refuse new connections and drop every open one, as a crashed server would."""
+        self.up.clear()
+        with self.lock:
+            dropped, self.open = self.open, []
+        for sock in dropped:
+            self._close(sock)
+
+    def restore(self) -> None:
+        """Accept connections again."""
+        self.up.set()
+
+    def _accept(self) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not self.up.is_set():
+                self._close(client)
+                continue
+            client.settimeout(None)
+            server = socket.create_connection(self.target, timeout=5)
+            server.settimeout(None)
+            with self.lock:
+                if not self.up.is_set():  # cut while this connection was being made
+                    self._close(client)
+                    self._close(server)
+                    continue
+                self.open += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @classmethod
+    def _pipe(cls, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            cls._close(sink)
+
+    @staticmethod
+    def _close(sock: socket.socket) -> None:
+        # shutdown() wakes a thread blocked in recv() on the socket; close() alone would not.
+        with suppress(OSError):  # already closed by the other side
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+
+def run_sql(project: Rendered, sql: str) -> None:
+    """Run `sql` on the PostgreSQL server, with the psycopg of the project's environment."""
+    code = (
+        "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
+    )
+    result = project.run(".venv/bin/python", "-c", code, POSTGRES_URL, sql, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.postgres
+def test_readyz_follows_postgresql_through_an_outage(
+    postgres_project: Rendered, tmp_path: Path
+) -> None:
+    """The database drops every connection and refuses new ones, then returns."""
+    real = urlsplit(POSTGRES_URL)
+    database = f"faults_{secrets.token_hex(6)}"
+    credentials = real.netloc.rpartition("@")[0]
+    run_sql(postgres_project, f'CREATE DATABASE "{database}"')
+    try:
+        with Outage((real.hostname or "127.0.0.1", real.port or 5432)) as outage:
+            netloc = (
+                f"{credentials}@127.0.0.1:{outage.port}"
+                if credentials
+                else f"127.0.0.1:{outage.port}"
+            )
+            url = real._replace(netloc=netloc, path=f"/{database}").geturl()
+            with serve(postgres_project, tmp_path, DATABASE_URL=url) as server:
+                assert server.wait_for("/readyz", 200).json()["checks"] == {"database": "ok"}
+                outage.cut()
+                down = server.get("/readyz")
+                assert down.status == 503
+                assert down.json()["failed"] == ["database"]
+                assert server.get("/livez").status == 200
+                outage.restore()
+                assert server.wait_for("/readyz", 200).json()["checks"] == {"database": "ok"}
+    finally:
+        # Never the server itself: other tests use it in parallel.
+        run_sql(postgres_project, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+# --- Hostile input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        pytest.param(b'{"name": "unfinished', "application/json", 400, id="malformed-json"),
+        pytest.param(b"\xff\xfe{", "application/json", 400, id="not-utf8"),
+        pytest.param(b"name=x", "application/x-www-form-urlencoded", 415, id="not-json"),
+        pytest.param(b'{"name": ""}', "application/json", 422, id="invalid-item"),
+        pytest.param(b"[" * (MIB + 1), "application/json", 413, id="over-max-content-length"),
+    ],
+)
+def test_bad_bodies_get_json_errors(
+    served: Server, body: bytes, content_type: str, status: int
+) -> None:
+    """The app refuses each body with its status, in the JSON every error shares."""
+    reply = served.request("POST", "/api/items", body, {"Content-Type": content_type})
+    assert reply.status == status
+    assert reply.headers["content-type"] == "application/json"
+    error = reply.json()
+    assert error["status"] == status
+    assert error["request_id"] == reply.headers["x-request-id"]
+    assert served.get("/livez").status == 200
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", id="long-request-line"
+        ),
+        pytest.param(
+            b"GET /livez HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 20_000 + b"\r\n\r\n",
+            id="huge-header",
+        ),
+    ],
+)
+def test_requests_past_gunicorns_limits_are_refused(served: Server, data: bytes) -> None:
+    """gunicorn refuses these itself, before the app, with its own HTML body: status only."""
+    status_line = served.raw(data)
+    assert re.fullmatch(rb"HTTP/1\.[01] 4\d\d .*", status_line), status_line
+    assert served.get("/livez").status == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(f"/api/items/{SQLITE_INTEGER_MAX + 1}", id="id-past-int64"),
+        pytest.param(f"/api/items?page={2**62}", id="offset-past-int64"),
+    ],
+)
+def test_numbers_past_the_database_range_are_client_errors(served: Server, path: str) -> None:
+    """An id or page no row can have is a 404 or 422, not a database error."""
+    assert served.get(path).status < 500
+
+
+@dataclass
+class Sent:
+    """One request of the fuzzer."""
+
+    method: str
+    target: str
+    body: bytes | None
+    content_type: str | None
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["name", "description"]) | st.text(max_size=8), children, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+ITEM_FIELDS = st.text(max_size=120) | JSON_VALUES
+ITEMS = st.fixed_dictionaries(
+    {}, optional={"name": ITEM_FIELDS, "description": ITEM_FIELDS, "id": JSON_VALUES}
+)
+SEGMENTS = st.text(min_size=1, max_size=12).map(lambda text: quote(text, safe=""))
+ITEM_PATHS = st.builds(
+    "/api/items/{}".format,
+    st.integers(min_value=0, max_value=5)
+    | st.integers(min_value=0, max_value=SQLITE_INTEGER_MAX + 10)
+    | SEGMENTS,
+)
+PATHS = st.one_of(
+    st.just("/api/items"),
+    ITEM_PATHS,
+    st.sampled_from(["/livez", "/readyz", "/api", "/api/items/1/x"]),
+    st.lists(SEGMENTS, min_size=1, max_size=3).map(lambda parts: "/" + "/".join(parts)),
+)
+QUERIES = st.dictionaries(
+    st.sampled_from(["page", "per_page"]) | st.text(min_size=1, max_size=8),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str) | st.text(max_size=12),
+    max_size=3,
+).map(lambda query: f"?{urlencode(query)}" if query else "")
+METHODS = st.sampled_from(["GET", "POST", "PATCH", "DELETE", "PUT"])
+CONTENT_TYPES = st.one_of(
+    st.sampled_from(["application/json; charset=utf-8", "text/plain", "multipart/form-data"]),
+    st.text(alphabet=string.ascii_letters + string.digits + " /;=+-.", max_size=30),
+    st.none(),
+)
+ITEM_JSON = st.just("application/json") | CONTENT_TYPES
+ITEM_BODIES = ITEMS.map(lambda item: json.dumps(item).encode())
+#: Half the requests are shaped like the item routes' own (their methods, paths and JSON), so
+#: pagination, validation and the database meet hostile values, not only the 404 handler.
+REQUESTS = st.one_of(
+    st.builds(Sent, st.just("POST"), st.just("/api/items"), ITEM_BODIES, ITEM_JSON),
+    st.builds(Sent, st.just("GET"), QUERIES.map("/api/items{}".format), st.none(), st.none()),
+    st.builds(
+        Sent,
+        st.sampled_from(["GET", "PATCH", "DELETE"]),
+        ITEM_PATHS,
+        ITEM_BODIES,
+        ITEM_JSON,
+    ),
+) | st.builds(
+    Sent,
+    METHODS,
+    st.tuples(PATHS, QUERIES).map("".join),
+    st.none()
+    | JSON_VALUES.map(lambda value: json.dumps(value).encode())
+    | st.binary(max_size=200),
+    CONTENT_TYPES,
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(sent=REQUESTS)
+def test_no_request_makes_the_service_fail(served: Server, sent: Sent) -> None:
+    """Whatever a client sends, the answer is never a 5xx, and every error is our JSON."""
+    headers = {} if sent.content_type is None else {"Content-Type": sent.content_type}
+    reply = served.request(sent.method, sent.target, sent.body, headers)
+    assert reply.status < 500, (reply, served.tail())
+    event(f"{sent.method} answered {reply.status}")  # --hypothesis-show-statistics shows these
+    request_id = reply.headers["x-request-id"]
+    if reply.status >= 400:
+        error = reply.json()
+        assert error["status"] == reply.status
+        assert error["request_id"] == request_id
+    elif reply.status != 204:
+        reply.json()
+
+
+# --- Load -------------------------------------------------------------------------------------
+
+
+def wrk(url: str, seconds: int) -> str:
+    """Load `url` with wrk for `seconds` and return its report."""
+    command = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url]
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=seconds + 30
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_load_leaves_workers_and_memory_in_place(sqlite_project: Rendered, tmp_path: Path) -> None:
+    """wrk on /livez: no errors, no restarted worker, no worker's memory past the bound."""
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk); .ci/run installs it")
+    with serve(sqlite_project, tmp_path, WEB_CONCURRENCY="2", GUNICORN_MAX_REQUESTS="0") as server:
+        url = f"http://127.0.0.1:{server.port}/livez"
+        wrk(url, 2)  # warm-up: every worker has imported, allocated and served
+        workers = server.workers()
+        assert len(workers) == 2
+        before = {pid: memory(pid) for pid in workers}
+        report = wrk(url, LOAD_SECONDS)
+        after = {pid: memory(pid) for pid in workers}
+        assert server.workers() == workers, "a worker was restarted under load"
+    requests = re.search(r"(\d+) requests in", report)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", report)
+    assert requests, report
+    assert rate, report
+    # RSS, not PSS, measures growth: a worker's first full garbage collection writes to every
+    # object it inherited from the master, so copy-on-write turns those shared pages private.
+    # That raises its PSS once, by about the master's heap (12 MiB here), and not its RSS.
+    growth = {pid: after[pid]["rss"] - before[pid]["rss"] for pid in workers}
+    numbers = f"{int(requests[1])} requests, {float(rate[1]):.0f} req/s; per worker: " + ", ".join(
+        f"RSS {growth[pid] / MIB:+.2f} MiB to {after[pid]['rss'] / MIB:.1f} MiB, "
+        f"PSS {(after[pid].get('pss', 0) - before[pid].get('pss', 0)) / MIB:+.2f} MiB"
+        for pid in workers
+    )
+    assert int(requests[1]) >= MIN_LOAD_REQUESTS, f"{numbers}\n{report}"
+    assert "Non-2xx or 3xx responses" not in report, f"{numbers}\n{report}"
+    errors = re.search(r"Socket errors: (.*)", report)
+    assert errors is None or set(re.findall(r"\d+", errors[1])) == {"0"}, f"{numbers}\n{report}"
+    assert max(growth.values()) <= MEMORY_GROWTH_LIMIT, f"{numbers}\n{report}"
+    print(numbers)  # shown with -s or -rA: the numbers CI keeps
