@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, json
+from flask import Flask, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
+
+from .request_log import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,7 @@ def error_body(status: int, message: str, **extra: object) -> bytes:
         "error": HTTP_STATUS_CODES.get(status, "Unknown Error"),
         "message": message,
         "status": status,
-        "request_id": g.get("request_id"),
+        "request_id": current_request_id(),
         **extra,
     }
     return json.dumps(body).encode()

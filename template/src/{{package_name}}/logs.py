@@ -6,8 +6,9 @@ import logging
 import logging.config
 from typing import IO, Any, Final
 
-from flask import g, has_request_context
 from pythonjsonlogger.json import JsonFormatter
+
+from .request_log import current_request_id
 
 #: The fields every line carries, in this order, whoever logs it.
 JSON_FIELDS: Final = "%(levelname)s %(name)s %(message)s %(request_id)s"
@@ -21,7 +22,7 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Add `request_id` to the record and keep it."""
         if not hasattr(record, "request_id"):
-            record.request_id = g.get("request_id") if has_request_context() else None
+            record.request_id = current_request_id()
         return True
 
 
