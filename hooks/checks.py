@@ -351,19 +351,23 @@ def check_tree(root: Path) -> list[Problem]:
     return sorted(problems, key=lambda problem: (problem.path, problem.line))
 
 
-def format_report(problems: list[Problem], root: Path) -> str:
-    """Describe the problems for a person, or return "" when there are none."""
+def _report(heading: str, problems: list[Problem], advice: str) -> str:
+    """Lay out a heading, one indented line per problem, and what to do; "" without any."""
     if not problems:
         return ""
-    lines = [f"Validation of {root} found {len(problems)} problem(s):"]
-    lines += [f"  {problem}" for problem in problems]
-    lines.append(
+    return "\n".join([heading, *(f"  {problem}" for problem in problems), advice])
+
+
+def format_report(problems: list[Problem], root: Path) -> str:
+    """Describe the problems for a person, or return "" when there are none."""
+    return _report(
+        f"Validation of {root} found {len(problems)} problem(s):",
+        problems,
         "Fix the template and generate again (Copier's --no-cleanup keeps a failed "
         f"copy to look at), or fix the files by hand and run `python -m hooks "
         f"validate {root}`; to skip these checks, at your own risk, pass "
-        "`-d validate_output=false`."
+        "`-d validate_output=false`.",
     )
-    return "\n".join(lines)
 
 
 # What Copier leaves behind when an update meets an owner's edit: inline markers
@@ -391,15 +395,12 @@ def find_conflicts(root: Path) -> list[Problem]:
 
 def format_conflicts(problems: list[Problem], root: Path) -> str:
     """Tell the owner where the update conflicted and what to do, or "" when it did not."""
-    if not problems:
-        return ""
-    lines = [f"The update left {len(problems)} conflict(s) in {root} to resolve by hand:"]
-    lines += [f"  {problem}" for problem in problems]
-    lines.append(
+    return _report(
+        f"The update left {len(problems)} conflict(s) in {root} to resolve by hand:",
+        problems,
         "Between '<<<<<<< before updating' and '=======' is your version, between '=======' "
         "and '>>>>>>> after updating' the template's: keep what is right, delete the markers "
         "(and any .rej file once its hunks are merged), run the tests, then commit. "
         "`git diff` shows everything the update changed; the pre-commit hook refuses "
-        "markers that are left."
+        "markers that are left.",
     )
-    return "\n".join(lines)

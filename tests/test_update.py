@@ -270,6 +270,18 @@ def test_a_versioned_migration_carries_a_renamed_answer(release: Release, tmp_pa
     assert f'description = "{ours}"' in (project / "pyproject.toml").read_text()
 
 
+def pre_commit(project: Path, hook: str) -> subprocess.CompletedProcess[str]:
+    """Run one of the project's pre-commit hooks over all its files."""
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", hook, "--all-files"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
 def test_pre_commit_refuses_conflict_markers_and_rejected_hunks(project: Path) -> None:
     (project / "marked.py").write_text(
         "<<<<<<< before updating\nx = 1\n=======\nx = 2\n>>>>>>> after updating\n"
@@ -280,27 +292,13 @@ def test_pre_commit_refuses_conflict_markers_and_rejected_hunks(project: Path) -
         ("no-conflict-markers", "marked.py"),
         ("no-rejected-hunks", "gunicorn.conf.py.rej"),
     ):
-        result = subprocess.run(
-            [sys.executable, "-m", "pre_commit", "run", hook, "--all-files"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
+        result = pre_commit(project, hook)
         assert result.returncode == 1, result.stdout + result.stderr
         assert culprit in result.stdout
 
 
 def test_the_hooks_pass_a_clean_project(project: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "pre_commit", "run", "no-conflict-markers", "--all-files"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = pre_commit(project, "no-conflict-markers")
     assert result.returncode == 0, result.stdout + result.stderr
     assert filecmp.cmp(
         project / ".pre-commit-config.yaml", TEMPLATE / "template/.pre-commit-config.yaml"
