@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import sys
+import threading
 import time
-import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
 from flask import has_request_context, request
@@ -30,19 +34,22 @@ class RequestLog:
     """Give each request an id, echo it, and write one access line when the app answers.
 
     A WSGI middleware rather than Flask hooks: it reads and writes the raw environ and
-    header list, so the per-request cost stays a few microseconds.
+    header list. With JSON logs it also writes the access line itself, in the schema of
+    every other line, as one `write` to stdout: the `LogRecord`, filters and formatter of
+    the logging path cost more than the rest of the middleware together (see the README).
     """
 
-    def __init__(self, app: WSGIApplication) -> None:
+    def __init__(self, app: WSGIApplication, log_format: str) -> None:
         self.app = app
+        self.json_lines = log_format == "json"
+        self._lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request through the app, timed and tagged with its id."""
         started = time.perf_counter()
-        incoming = environ.get("HTTP_X_REQUEST_ID")
-        if incoming is None or _WELL_FORMED_ID.fullmatch(incoming) is None:
-            incoming = uuid.uuid4().hex
-        request_id: str = incoming
+        request_id = environ.get("HTTP_X_REQUEST_ID")
+        if request_id is None or _WELL_FORMED_ID.fullmatch(request_id) is None:
+            request_id = os.urandom(16).hex()
         environ[ENVIRON_KEY] = request_id
         status = "500"
 
@@ -55,21 +62,34 @@ class RequestLog:
             return start_response(status_line, headers, exc_info)
 
         body = self.app(environ, start)
-        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
-        access_log.info(
-            "%s %s %s",
-            method,
-            path,
-            status,
-            extra={
-                "request_id": request_id,
-                "method": method,
-                "path": path,
-                "status": int(status),
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            },
-        )
+        if access_log.isEnabledFor(logging.INFO):
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            self.write(request_id, environ, int(status), duration_ms)
         return body
+
+    def write(
+        self, request_id: str, environ: WSGIEnvironment, status: int, duration_ms: float
+    ) -> None:
+        """Write the access line of one answered request."""
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
+        if not self.json_lines:  # console logs are for people: take the logging path
+            extra = {"request_id": request_id, **fields}
+            access_log.info("%s %s %s", method, path, status, extra=extra)
+            return
+        line = json.dumps(
+            {
+                "level": "INFO",
+                "logger": access_log.name,
+                "message": f"{method} {path} {status}",
+                "request_id": request_id,
+                **fields,
+                "timestamp": datetime.now(UTC).isoformat(),
+            }
+        )
+        with self._lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
 
 
 def current_request_id() -> str | None:
