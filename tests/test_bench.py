@@ -19,7 +19,7 @@ ROWS = [
     "throughput ratio, GET /livez, JSON logs on",
     "latency p99",
     "worker memory growth",
-    "cold start: import + create_app()",
+    "cold start: import + create the app",
     "copier copy --defaults: with / without tasks",
     "time-to-green",
 ]
