@@ -26,6 +26,7 @@ HEADERS: Final = (
 #: Sent only over TLS: a browser ignores it on plain HTTP, and it must not pin a dev server.
 HSTS: Final = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 _HEADERS_BY_NAME: Final = tuple((name.lower(), (name, value)) for name, value in HEADERS)
+_HSTS_NAME: Final = HSTS[0].lower()
 
 
 def init_app(app: Flask) -> None:
@@ -61,7 +62,7 @@ class SecurityHeaders:
             for name, header in _HEADERS_BY_NAME:
                 if name not in present:
                     headers.append(header)
-            if secure and "strict-transport-security" not in present:
+            if secure and _HSTS_NAME not in present:
                 headers.append(HSTS)
             return start_response(status, headers, exc_info)
 
