@@ -234,6 +234,16 @@ class Server:
 
         return wait_until(answered, f"GET {path} never answered {status}", timeout)
 
+    def assert_database_down(self, readyz: Reply) -> None:
+        """Check a /readyz reply is 503 naming the database alone, while /livez stays 200."""
+        assert readyz.status == 503
+        assert readyz.json()["failed"] == ["database"]
+        assert self.get("/livez").status == 200
+
+    def wait_for_database(self) -> None:
+        """Wait until /readyz answers 200 with its database check passing."""
+        assert self.wait_for("/readyz", 200).json()["checks"] == {"database": "ok"}
+
 
 def write_fault_app(folder: Path) -> list[str]:
     """Write the fault views into `folder`; return gunicorn's arguments to serve them."""
@@ -444,12 +454,9 @@ def test_readyz_follows_the_sqlite_database_back(sqlite_project: Rendered, tmp_p
     folder = tmp_path / "volume"
     url = f"sqlite:///{folder / 'db.sqlite3'}"
     with serve(sqlite_project, tmp_path, DATABASE_URL=url) as server:
-        down = server.get("/readyz")
-        assert down.status == 503
-        assert down.json()["failed"] == ["database"]
-        assert server.get("/livez").status == 200
+        server.assert_database_down(server.get("/readyz"))
         folder.mkdir()
-        assert server.wait_for("/readyz", 200).json()["checks"] == {"database": "ok"}
+        server.wait_for_database()
 
 
 def test_readyz_notices_the_sqlite_database_vanishing(
@@ -463,9 +470,7 @@ def test_readyz_notices_the_sqlite_database_vanishing(
         assert server.get("/readyz").status == 200
         shutil.rmtree(folder)
         assert server.get("/livez").status == 200
-        down = server.wait_for("/readyz", 503, timeout=5)
-        assert down.json()["failed"] == ["database"]
-        assert server.get("/livez").status == 200
+        server.assert_database_down(server.wait_for("/readyz", 503, timeout=5))
 
 
 class Outage:
@@ -577,14 +582,11 @@ def test_readyz_follows_postgresql_through_an_outage(
             )
             url = real._replace(netloc=netloc, path=f"/{database}").geturl()
             with serve(postgres_project, tmp_path, DATABASE_URL=url) as server:
-                assert server.wait_for("/readyz", 200).json()["checks"] == {"database": "ok"}
+                server.wait_for_database()
                 outage.cut()
-                down = server.get("/readyz")
-                assert down.status == 503
-                assert down.json()["failed"] == ["database"]
-                assert server.get("/livez").status == 200
+                server.assert_database_down(server.get("/readyz"))
                 outage.restore()
-                assert server.wait_for("/readyz", 200).json()["checks"] == {"database": "ok"}
+                server.wait_for_database()
     finally:
         # Never the server itself: other tests use it in parallel.
         run_sql(postgres_project, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
