@@ -20,7 +20,11 @@ def upgrade() -> None:
     """Apply this revision."""
     op.create_table(
         "items",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("description", sa.String(length=1000), nullable=False),
         sa.Column(
