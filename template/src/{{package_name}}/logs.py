@@ -58,7 +58,11 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
         "handlers": {
             "stdout": {"()": make_handler, "log_format": log_format, "stream": "ext://sys.stdout"}
         },
-        "loggers": {"werkzeug": {"filters": ["dev_server_access"]}},
+        "loggers": {
+            "werkzeug": {"filters": ["dev_server_access"]},
+            # Alembic announces each of its plugins at INFO on every `flask` command.
+            "alembic.runtime.plugins": {"level": "WARNING"},
+        },
         "root": {"level": level, "handlers": ["stdout"]},
     }
 

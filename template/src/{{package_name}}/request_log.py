@@ -39,9 +39,10 @@ class RequestLog:
     the logging path cost more than the rest of the middleware together (see the README).
     """
 
-    def __init__(self, app: WSGIApplication, log_format: str) -> None:
+    def __init__(self, app: WSGIApplication, log_format: str, log_query: bool = False) -> None:
         self.app = app
         self.json_lines = log_format == "json"
+        self.log_query = log_query
         self._lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -52,27 +53,47 @@ class RequestLog:
             request_id = os.urandom(16).hex()
         environ[ENVIRON_KEY] = request_id
         status = "500"
+        size: int | None = None
 
         def start(
             status_line: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
         ) -> Callable[[bytes], object]:
-            nonlocal status
+            nonlocal status, size
             status = status_line[:3]
+            for name, value in headers:
+                if name.lower() == "content-length":
+                    size = int(value)
             headers.append((REQUEST_ID_HEADER, request_id))
             return start_response(status_line, headers, exc_info)
 
         body = self.app(environ, start)
         if access_log.isEnabledFor(logging.INFO):
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
-            self.write(request_id, environ, int(status), duration_ms)
+            self.write(request_id, environ, int(status), duration_ms, size)
         return body
 
     def write(
-        self, request_id: str, environ: WSGIEnvironment, status: int, duration_ms: float
+        self,
+        request_id: str,
+        environ: WSGIEnvironment,
+        status: int,
+        duration_ms: float,
+        size: int | None,
     ) -> None:
-        """Write the access line of one answered request."""
+        """Write the access line of one answered request; `size` is None when streamed."""
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
-        fields = {"method": method, "path": path, "status": status, "duration_ms": duration_ms}
+        fields = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "size": size,
+            # The app runs inside the proxy fix: this is the client the trusted proxies name.
+            "client": environ.get("REMOTE_ADDR"),
+            "user_agent": environ.get("HTTP_USER_AGENT"),
+        }
+        if self.log_query:
+            fields["query"] = environ.get("QUERY_STRING", "")
         if not self.json_lines:  # console logs are for people: take the logging path
             extra = {"request_id": request_id, **fields}
             access_log.info("%s %s %s", method, path, status, extra=extra)
