@@ -8,6 +8,7 @@ has a deadline, and every server is killed with its whole process group, pass or
 
 from __future__ import annotations
 
+import codecs
 import http.client
 import json
 import os
@@ -22,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -155,6 +156,8 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    #: The loopback address it listens on: HOST, as the test set it.
+    host: str = "127.0.0.1"
 
     def request(
         self,
@@ -165,7 +168,7 @@ class Server:
         timeout: float = 10,
     ) -> Reply:
         """Send one request on a fresh connection and read the whole reply."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
@@ -181,9 +184,25 @@ class Server:
         """GET `path`."""
         return self.request("GET", path, timeout=timeout)
 
+    def raw_reply(self, data: bytes) -> Reply:
+        """Send `data` as is and return the whole reply (the server may stop reading early)."""
+        with socket.create_connection((self.host, self.port), timeout=10) as connection:
+            # A server that answered early (413) may have closed its side already.
+            with suppress(OSError):
+                connection.sendall(data)
+                # All is sent: a body cut short ends here, not at the server's timeout.
+                connection.shutdown(socket.SHUT_WR)
+            response = http.client.HTTPResponse(connection)
+            response.begin()
+            return Reply(
+                response.status,
+                {name.lower(): value for name, value in response.getheaders()},
+                response.read(),
+            )
+
     def raw(self, data: bytes) -> bytes:
         """Send `data` as is and return the reply's status line."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as connection:
+        with socket.create_connection((self.host, self.port), timeout=10) as connection:
             connection.sendall(data)
             received = b""
             while b"\r\n" not in received and (chunk := connection.recv(4096)):
@@ -235,14 +254,16 @@ class Server:
         return wait_until(answered, f"GET {path} never answered {status}", timeout)
 
     def assert_database_down(self, readyz: Reply) -> None:
-        """Check a /readyz reply is 503 naming the database alone, while /livez stays 200."""
+        """Check a /readyz reply is 503 naming the database, while /livez stays 200."""
         assert readyz.status == 503
-        assert readyz.json()["failed"] == ["database"]
+        # Its migrations cannot be read either, unless a pooled connection still answers.
+        assert readyz.json()["failed"] in (["database"], ["database", "migrations"])
         assert self.get("/livez").status == 200
 
     def wait_for_database(self) -> None:
-        """Wait until /readyz answers 200 with its database check passing."""
-        assert self.wait_for("/readyz", 200).json()["checks"] == {"database": "ok"}
+        """Wait until /readyz answers 200 with its database and migrations checks passing."""
+        checks = self.wait_for("/readyz", 200).json()["checks"]
+        assert checks == {"database": "ok", "migrations": "ok"}
 
 
 def write_fault_app(folder: Path) -> list[str]:
@@ -278,7 +299,7 @@ def serve(project: Rendered, folder: Path, *args: str, **variables: str) -> Iter
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = Server(process, port, log)
+    server = Server(process, port, log, env["HOST"])
     try:
 
         def live() -> bool:
@@ -318,34 +339,59 @@ def sync_project(copie_session: Any) -> Rendered:
 
 
 @pytest.fixture(scope="module")
-def postgres_project(copie_session: Any) -> Rendered:
+def postgresql_project(copie_session: Any) -> Rendered:
     """The postgresql answer set."""
     return install(copie_session, "postgresql")
 
 
-@pytest.fixture(scope="module")
-def served(sqlite_project: Rendered, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One migrated SQLite service, shared by the tests that only send it requests."""
-    folder = tmp_path_factory.mktemp("served")
-    variables = {"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}"}
-    migrate = subprocess.run(
-        [
-            str(sqlite_project.path / ".venv/bin/flask"),
-            "--app",
-            PACKAGE,
-            "db",
-            "upgrade",
-        ],
-        cwd=sqlite_project.path,
-        env={"PATH": os.environ["PATH"], "APP_ENV": "production", "SECRET_KEY": SECRET_KEY}
-        | variables,
+def migrate(project: Rendered, url: str) -> None:
+    """Run `flask db upgrade` on the database at `url`, as a deploy does."""
+    result = subprocess.run(
+        [str(project.path / ".venv/bin/flask"), "--app", PACKAGE, "db", "upgrade"],
+        cwd=project.path,
+        env={
+            "PATH": os.environ["PATH"],
+            "APP_ENV": "production",
+            "SECRET_KEY": SECRET_KEY,
+            "DATABASE_URL": url,
+        },
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
-    with serve(sqlite_project, folder, WEB_CONCURRENCY="2", **variables) as server:
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@contextmanager
+def postgres_database(project: Rendered) -> Iterator[str]:
+    """Create a database of the test's own on the shared server; yield its URL, then drop it."""
+    database = f"faults_{secrets.token_hex(6)}"
+    run_sql(project, f'CREATE DATABASE "{database}"')
+    try:
+        yield urlsplit(POSTGRES_URL)._replace(path=f"/{database}").geturl()
+    finally:
+        # Never the server itself: other tests use it in parallel.
+        run_sql(project, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One migrated service per database, shared by the tests that only send it requests."""
+    folder = tmp_path_factory.mktemp("served")
+    with ExitStack() as stack:
+        project: Rendered = request.getfixturevalue(f"{request.param}_project")
+        if request.param == "postgresql":
+            url = stack.enter_context(postgres_database(project))
+        else:
+            url = f"sqlite:///{folder / 'db.sqlite3'}"
+        migrate(project, url)
+        server = stack.enter_context(serve(project, folder, WEB_CONCURRENCY="2", DATABASE_URL=url))
         for name in ("first", "second", "third"):  # items for the fuzzer to read and change
             body = json.dumps({"name": name}).encode()
             created = server.request(
@@ -353,6 +399,14 @@ def served(sqlite_project: Rendered, tmp_path_factory: pytest.TempPathFactory) -
             )
             assert created.status == 201, created
         yield server
+
+
+def test_an_ipv6_host_is_served(sqlite_project: Rendered, tmp_path: Path) -> None:
+    """HOST=::1 binds [::1]:PORT (gunicorn took '::1:8000' for a port-less host before)."""
+    with serve(sqlite_project, tmp_path, HOST="::1") as server:
+        reply = server.get("/livez")
+    assert reply.status == 200
+    assert reply.json() == {"status": "ok"}
 
 
 # --- Signals and stuck workers ---------------------------------------------------------------
@@ -456,6 +510,9 @@ def test_readyz_follows_the_sqlite_database_back(sqlite_project: Rendered, tmp_p
     with serve(sqlite_project, tmp_path, DATABASE_URL=url) as server:
         server.assert_database_down(server.get("/readyz"))
         folder.mkdir()
+        # The new file answers, but holds no table until the deploy step runs.
+        assert server.wait_for("/readyz", 503).json()["failed"] == ["migrations"]
+        migrate(sqlite_project, url)
         server.wait_for_database()
 
 
@@ -466,6 +523,7 @@ def test_readyz_notices_the_sqlite_database_vanishing(
     folder = tmp_path / "volume"
     folder.mkdir()
     url = f"sqlite:///{folder / 'db.sqlite3'}"
+    migrate(sqlite_project, url)
     with serve(sqlite_project, tmp_path, DATABASE_URL=url) as server:
         assert server.get("/readyz").status == 200
         shutil.rmtree(folder)
@@ -566,30 +624,22 @@ def run_sql(project: Rendered, sql: str) -> None:
 
 @pytest.mark.postgres
 def test_readyz_follows_postgresql_through_an_outage(
-    postgres_project: Rendered, tmp_path: Path
+    postgresql_project: Rendered, tmp_path: Path
 ) -> None:
     """The database drops every connection and refuses new ones, then returns."""
-    real = urlsplit(POSTGRES_URL)
-    database = f"faults_{secrets.token_hex(6)}"
-    credentials = real.netloc.rpartition("@")[0]
-    run_sql(postgres_project, f'CREATE DATABASE "{database}"')
-    try:
+    with postgres_database(postgresql_project) as direct:
+        migrate(postgresql_project, direct)
+        real = urlsplit(direct)
+        credentials = real.netloc.rpartition("@")[0]
         with Outage((real.hostname or "127.0.0.1", real.port or 5432)) as outage:
-            netloc = (
-                f"{credentials}@127.0.0.1:{outage.port}"
-                if credentials
-                else f"127.0.0.1:{outage.port}"
-            )
-            url = real._replace(netloc=netloc, path=f"/{database}").geturl()
-            with serve(postgres_project, tmp_path, DATABASE_URL=url) as server:
+            proxy = f"127.0.0.1:{outage.port}"
+            url = real._replace(netloc=f"{credentials}@{proxy}" if credentials else proxy)
+            with serve(postgresql_project, tmp_path, DATABASE_URL=url.geturl()) as server:
                 server.wait_for_database()
                 outage.cut()
                 server.assert_database_down(server.get("/readyz"))
                 outage.restore()
                 server.wait_for_database()
-    finally:
-        # Never the server itself: other tests use it in parallel.
-        run_sql(postgres_project, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 # --- Hostile input ----------------------------------------------------------------------------
@@ -742,6 +792,172 @@ def test_no_request_makes_the_service_fail(served: Server, sent: Sent) -> None:
         assert error["request_id"] == request_id
     elif reply.status != 204:
         reply.json()
+
+
+# --- Hostile bytes: bodies, framing, encodings, nesting, numbers, text --------------------
+
+
+def chunked(body: bytes, size: int = 65_536) -> bytes:
+    """Frame `body` in chunks of `size` bytes, as Transfer-Encoding: chunked sends it."""
+    chunks = [body[start : start + size] for start in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"
+
+
+def raw_request(method: str, target: str, headers: dict[str, str], framed: bytes) -> bytes:
+    """Return the bytes of one HTTP/1.1 request whose body is already framed."""
+    lines = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + framed
+
+
+def assert_our_answer(server: Server, reply: Reply) -> None:
+    """No 5xx; and an answer of the app (it has a request id) that is an error is our JSON."""
+    assert reply.status < 500, (reply, server.tail())
+    if "x-request-id" in reply.headers and reply.status >= 400:
+        error = reply.json()
+        assert error["status"] == reply.status
+        assert error["request_id"] == reply.headers["x-request-id"]
+
+
+BIG = b'{"name": "' + b"a" * (2 * MIB) + b'"}'
+PADDED = b'{"name": "x"}' + b" " * (2 * MIB)
+JSON_TYPE = {"Content-Type": "application/json"}
+CHUNKED = {**JSON_TYPE, "Transfer-Encoding": "chunked"}
+
+
+@pytest.mark.parametrize(
+    ("framed", "status"),
+    [
+        pytest.param(chunked(b'{"name": "chunked"}', size=3), 201, id="valid-small-chunks"),
+        pytest.param(b"zz\r\nabc\r\n0\r\n\r\n", 400, id="chunk-size-not-hex"),
+        pytest.param(b'5\r\n{"nam\r\nXX', 400, id="chunk-without-terminator"),
+        pytest.param(b"3;\x00=\x01\r\nabc\r\n0\r\n\r\n", 400, id="chunk-extension-garbage"),
+        pytest.param(chunked(BIG), 413, id="over-the-limit"),
+        pytest.param(chunked(PADDED), 413, id="small-json-padded-past-the-limit"),
+    ],
+)
+def test_chunked_bodies_get_the_answers_content_length_gets(
+    served: Server, framed: bytes, status: int
+) -> None:
+    """A chunked body is held to MAX_CONTENT_LENGTH and parsed as strictly as a sized one."""
+    reply = served.raw_reply(raw_request("POST", "/api/items", CHUNKED, framed))
+    assert reply.status == status, (reply, served.tail())
+    assert_our_answer(served, reply)
+    assert "Traceback" not in served.log.read_text()
+    assert served.get("/livez").status == 200
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+@pytest.mark.parametrize("item_id", [2**31, 2**63, 10**30])
+def test_ids_no_row_can_have_are_404_for_every_method(
+    served: Server, method: str, item_id: int
+) -> None:
+    """Past int4 (PostgreSQL's old column), past int64, past any integer: all missing rows."""
+    reply = served.request(method, f"/api/items/{item_id}", b'{"name": "x"}', JSON_TYPE)
+    assert reply.status == 404, reply
+    assert_our_answer(served, reply)
+
+
+def test_options_answers_no_html(served: Server) -> None:
+    reply = served.request("OPTIONS", "/api/items/1")
+    assert reply.status == 204
+    assert "content-type" not in reply.headers
+    assert set(reply.headers["allow"].split(", ")) >= {"GET", "PATCH", "DELETE"}
+
+
+#: Text no database stores (NUL, a lone surrogate), and the JSON Python's parser mishandles.
+HOSTILE_VALUES = st.sampled_from(
+    [
+        b'"a\\u0000b"',
+        b'"\\ud800"',
+        b'"\\udfff\\ud800"',
+        b"NaN",
+        b"-Infinity",
+        b"1e999999",
+        b"9" * 5000,
+        b"-0.0",
+        b"[" * 5000 + b"]" * 5000,
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,
+        b'"' + "\u00e9\U0001f600".encode() + b'"',
+        b'"\xff\xfe"',
+        b'"\xed\xa0\x80"',  # a surrogate encoded as UTF-8, which UTF-8 forbids
+    ]
+)
+RAW_ITEMS = st.builds(
+    lambda field, value: b'{"%s": %s}' % (field, value),
+    st.sampled_from([b"name", b"description"]),
+    HOSTILE_VALUES | JSON_VALUES.map(lambda value: json.dumps(value).encode()),
+)
+
+
+def as_text(body: bytes) -> str:
+    """Return `body` as text to re-encode: UTF-8 (lone surrogates kept), else Latin-1."""
+    try:
+        return body.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return body.decode("latin-1")
+
+
+ENCODINGS = st.sampled_from(
+    [
+        lambda body: body,
+        lambda body: codecs.BOM_UTF8 + body,
+        lambda body: as_text(body).encode("utf-16", "surrogatepass"),
+        lambda body: as_text(body).encode("utf-32-le", "surrogatepass"),
+        lambda body: body[: len(body) // 2],
+        lambda body: body + b"\x00",
+    ]
+)
+RAW_CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-16",
+        "application/json; charset=latin-1",
+        "application/json; charset=nonsense",
+        "application/merge-patch+json",
+        "text/json",
+    ]
+)
+
+
+@st.composite
+def framed_bodies(draw: st.DrawFn) -> tuple[dict[str, str], bytes]:
+    """Draw a hostile body and frame it by Content-Length, chunks, or broken chunks."""
+    body = draw(ENCODINGS)(draw(RAW_ITEMS | st.binary(max_size=300)))
+    headers = {"Content-Type": draw(RAW_CONTENT_TYPES)}
+    if draw(st.booleans()):
+        headers["Content-Encoding"] = draw(st.sampled_from(["gzip", "br", "identity", "x"]))
+    framing = draw(st.sampled_from(["length", "chunked", "broken-chunks"]))
+    if framing == "length":
+        return headers | {"Content-Length": str(len(body))}, body
+    headers["Transfer-Encoding"] = "chunked"
+    framed = chunked(body, size=draw(st.integers(min_value=1, max_value=64)))
+    if framing == "broken-chunks":
+        cut = draw(st.integers(min_value=0, max_value=len(framed) - 1))
+        framed = framed[:cut] + draw(st.binary(min_size=1, max_size=8)) + framed[cut + 1 :]
+    return headers, framed
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    method_target=st.sampled_from(
+        [("POST", "/api/items"), ("PATCH", "/api/items/1"), ("PATCH", "/api/items/2")]
+    ),
+    framed=framed_bodies(),
+)
+def test_no_body_makes_the_service_fail(
+    served: Server, method_target: tuple[str, str], framed: tuple[dict[str, str], bytes]
+) -> None:
+    """Byte-level bodies: encodings, framing, nesting, numbers, text no database can store."""
+    headers, body = framed
+    reply = served.raw_reply(raw_request(*method_target, headers, body))
+    event(f"answered {reply.status}")
+    assert_our_answer(served, reply)
 
 
 # --- Load -------------------------------------------------------------------------------------
