@@ -1,0 +1,95 @@
+"""The README's quick start, run as written, makes a service that updates across a release."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import TEMPLATE, interpreter
+from tests.test_update import git
+
+pytestmark = pytest.mark.slow
+
+README = (TEMPLATE / "README.md").read_text()
+
+
+def readme_block(heading: str) -> list[str]:
+    """Return the command lines of the first sh block under `heading` in the README."""
+    found = re.search(rf"^## {heading}\n.*?```sh\n(.*?)```", README, flags=re.S | re.M)
+    assert found, f"no sh block under '## {heading}' in README.md"
+    return [line.split("  #")[0].strip() for line in found[1].splitlines() if line.strip()]
+
+
+def as_run_here(command: str) -> str:
+    """Return `command` with `uvx copier` as this suite's Copier (the same tool, no download)."""
+    assert command.startswith("uvx copier "), command
+    return command.replace("uvx copier", f"{shlex.quote(sys.executable)} -m copier", 1)
+
+
+def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a README command as a person would, with no virtual environment active."""
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env["UV_PYTHON"] = interpreter("3.11") or "python3"
+    return subprocess.run(
+        ["bash", "-c", as_run_here(command)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def next_patch(version: str) -> str:
+    """Return the release after `version` (vX.Y.Z)."""
+    major, minor, patch = map(int, version.removeprefix("v").split("."))
+    return f"v{major}.{minor}.{patch + 1}"
+
+
+def test_the_quick_start_service_updates_across_a_release(tmp_path: Path) -> None:
+    """Copy as the README says, commit, release the template again, update as it says.
+
+    The clone is of what is committed here. A clone that carries no release tag (CI's clone
+    may not fetch tags) releases what it holds as v0.1.0 first, as the release process would.
+    """
+    clone = tmp_path / "copier-flask-service"
+    git(tmp_path, "clone", "-q", str(TEMPLATE), str(clone))
+    if not git(clone, "tag", "--list", "v*").split():
+        git(clone, "tag", "-a", "v0.1.0", "-m", "v0.1.0")
+    released = git(clone, "describe", "--tags", "--abbrev=0").strip()
+
+    copy = shell(readme_block("Quick start")[0], cwd=clone)
+    assert copy.returncode == 0, copy.stdout[-3000:] + copy.stderr[-3000:]
+    assert "warning" not in copy.stderr.lower(), copy.stderr
+    service = tmp_path / "example-service"
+    answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
+    # Absolute and a release: `copier update` can find both again from the service.
+    assert (answers["_src_path"], answers["_commit"]) == (str(clone), released)
+
+    git(service, "init", "-q", "-b", "main")
+    git(service, "add", "-A")
+    git(service, "commit", "-q", "-m", "Generated from the template")
+    readme = clone / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nA fix from the next release.\n")
+    git(clone, "commit", "-q", "-am", "A fix")
+    release = next_patch(released)
+    git(clone, "tag", "-a", release, "-m", release)
+
+    check_update, update = readme_block("Updating a generated service")[:2]
+    checked = shell(check_update, cwd=service)
+    assert checked.returncode == 0, checked.stderr
+    assert release.removeprefix("v") in checked.stdout + checked.stderr
+    updated = shell(update, cwd=service)
+    assert updated.returncode == 0, updated.stdout[-3000:] + updated.stderr[-3000:]
+    assert "warning" not in updated.stderr.lower(), updated.stderr
+    assert "A fix from the next release." in (service / "README.md").read_text()
+    assert yaml.safe_load((service / ".copier-answers.yml").read_text())["_commit"] == release
