@@ -58,11 +58,7 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
         "handlers": {
             "stdout": {"()": make_handler, "log_format": log_format, "stream": "ext://sys.stdout"}
         },
-        "loggers": {
-            "werkzeug": {"filters": ["dev_server_access"]},
-            # Alembic announces each of its plugins at INFO on every `flask` command.
-            "alembic.runtime.plugins": {"level": "WARNING"},
-        },
+        "loggers": {"werkzeug": {"filters": ["dev_server_access"]}},
         "root": {"level": level, "handlers": ["stdout"]},
     }
 
