@@ -124,6 +124,8 @@ def check_path(rel: str) -> list[Problem]:
     return problems
 
 
+#: Copier writes the answers there itself (`_answers_file` in copier.yml).
+ANSWERS_FILE = ".copier-answers.yml"
 # A preceding "$" marks GitHub Actions ${{ }} and shell ${#var}, not Copier.
 _JINJA_TAG = re.compile(r"(?<!\$)\{[{%#]")
 
@@ -132,6 +134,8 @@ def check_jinja(rel: str, text: str) -> list[Problem]:
     """Report Copier Jinja tags left in the text of a generated file."""
     if "templates" in PurePosixPath(rel).parts[:-1]:
         return []  # Flask's own Jinja templates are meant to keep their tags.
+    if rel == ANSWERS_FILE:
+        return []  # Copier's own record of the answers, verbatim: an answer may hold "{{".
     problems = []
     for number, line in enumerate(text.splitlines(), start=1):
         if match := _JINJA_TAG.search(line):

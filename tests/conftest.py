@@ -26,6 +26,12 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "project_name": "Billing API",
         "package_name": "billing",
     },
+    # Free text as people type it: quotes, backslashes, markup; it must arrive verbatim.
+    "odd-answers": {
+        "project_name": '2fast <2furious> \\ "TM"',
+        "description": 'Say "hi" from C:\\temp; *not* <b>bold</b> | {{ jinja }} # no comment',
+        "author_name": 'O\'Brien "Ops" [team]',
+    },
 }
 #: Answer sets whose generated suite needs a PostgreSQL server (marker `postgres`).
 NEEDS_POSTGRES = frozenset({"postgresql"})

@@ -77,24 +77,43 @@ def test_reserved_names_cover_this_python() -> None:
 
 
 BAD_ANSWERS = [
-    pytest.param({"project_name": "  "}, "project_name cannot be empty", id="name-empty"),
-    pytest.param({"project_slug": "Billing"}, "is not valid: use lowercase", id="slug-upper"),
+    pytest.param({"project_name": "  "}, 'Type a name, e.g. "Billing Service"', id="name-empty"),
+    pytest.param({"project_name": "Two\nlines"}, "Type it on one line", id="name-newline"),
+    pytest.param({"description": "a\tb"}, "Type it on one line", id="description-tab"),
+    pytest.param({"author_name": "x\x1b[31m"}, "Type it on one line", id="author-escape"),
+    pytest.param({"project_slug": "Billing"}, 'Use e.g. "billing-service"', id="slug-upper"),
     pytest.param({"project_slug": "a--b"}, "single hyphens", id="slug-double-hyphen"),
-    pytest.param({"project_slug": "9lives"}, "starting with a letter", id="slug-digit"),
-    pytest.param({"package_name": "9lives"}, "not a lowercase Python identifier", id="pkg-digit"),
-    pytest.param({"package_name": "my-app"}, "not a lowercase Python identifier", id="pkg-hyphen"),
-    pytest.param({"package_name": "class"}, '"class" is a Python keyword', id="pkg-keyword"),
-    pytest.param({"package_name": "json"}, "shadow the standard-library module", id="pkg-stdlib"),
-    pytest.param({"package_name": "logging"}, "shadow the standard-library", id="pkg-logging"),
-    pytest.param({"package_name": "flask"}, "shadow the dependency", id="pkg-flask"),
-    pytest.param({"package_name": "celery"}, "shadow the dependency", id="pkg-celery"),
-    pytest.param({"package_name": "tests"}, "shadow the dependency", id="pkg-tests"),
-    pytest.param({"author_email": "nobody"}, 'type one like "team@example.com"', id="email"),
-    pytest.param({"author_email": "a@b"}, "is not an email address", id="email-no-tld"),
+    pytest.param({"package_name": "9lives"}, 'Use e.g. "billing_service"', id="pkg-digit"),
+    pytest.param({"package_name": "my-app"}, 'Use e.g. "billing_service"', id="pkg-hyphen"),
+    pytest.param(
+        {"package_name": "class"},
+        '"class_service": that name is a Python keyword',
+        id="pkg-keyword",
+    ),
+    pytest.param(
+        {"package_name": "json"},
+        '"json_service": that name is a standard-library module',
+        id="pkg-stdlib",
+    ),
+    pytest.param({"package_name": "logging"}, "standard-library module", id="pkg-logging"),
+    pytest.param(
+        {"package_name": "flask"}, '"flask_service": that name is a dependency', id="pkg-flask"
+    ),
+    pytest.param({"package_name": "celery"}, "dependency or tool", id="pkg-celery"),
+    pytest.param({"package_name": "tests"}, "dependency or tool", id="pkg-tests"),
+    *(
+        pytest.param({"package_name": name}, "dependency or tool", id=f"pkg-{name}")
+        for name in ("yaml", "mako", "pydantic_core", "annotated_types", "xdist")
+    ),
+    pytest.param({"author_email": "nobody"}, 'like "team@example.com"', id="email"),
+    pytest.param({"author_email": "a@b"}, "Type an address", id="email-no-tld"),
+    pytest.param({"author_email": "üser@exämple.com"}, "(ASCII only)", id="email-not-ascii"),
     pytest.param({"python_version": "3.10"}, "3.10", id="python-3.10"),
     pytest.param({"worker_class": "eventlet"}, "eventlet", id="worker-eventlet"),
     pytest.param({"database": "mysql"}, "mysql", id="database-mysql"),
 ]
+#: The width a prompt's bottom bar shows of a validator message on an 80-column terminal.
+MESSAGE_WIDTH = 72
 
 
 @pytest.mark.parametrize(("answers", "message"), BAD_ANSWERS)
@@ -104,6 +123,11 @@ def test_a_bad_answer_is_refused_with_what_to_type(
     result = copie.copy(extra_answers=answers)
     assert result.exit_code != 0
     assert message in str(result.exception)
+    # What to type comes first, and the whole message fits the prompt's bottom bar.
+    if "validator" in str(QUESTIONS.get(next(iter(answers)), {})):
+        first_line = str(result.exception).strip().splitlines()[-1].partition("': ")[2]
+        assert first_line.startswith(("Type", "Use")), first_line
+        assert len(first_line) <= MESSAGE_WIDTH, first_line
     # Nothing half-written is left behind.
     assert not any(Path(copie.test_dir).rglob("*.py"))
 
@@ -116,6 +140,7 @@ def test_a_bad_answer_is_refused_with_what_to_type(
         pytest.param({"package_name": "json_api"}, id="pkg-not-quite-stdlib"),
         pytest.param({"package_name": "_private"}, id="pkg-underscore"),
         pytest.param({"author_email": "first.last+svc@corp.example.org"}, id="email-plus"),
+        pytest.param({"project_slug": "9lives"}, id="slug-digit-first"),
     ],
 )
 def test_a_good_answer_is_accepted(copie: Any, answers: dict[str, str]) -> None:
@@ -134,6 +159,12 @@ def test_a_good_answer_is_accepted(copie: Any, answers: dict[str, str]) -> None:
             "billing_payments_api",
             id="punctuation",
         ),
+        pytest.param("2fast 2furious", "2fast-2furious", "service_2fast_2furious", id="digit"),
+        pytest.param("JSON", "json", "json_service", id="stdlib"),
+        pytest.param("Class", "class", "class_service", id="keyword"),
+        pytest.param("Flask", "flask", "flask_service", id="dependency"),
+        pytest.param("Сервис", "service", "service", id="no-ascii"),
+        pytest.param("!!!", "service", "service", id="punctuation-only"),
     ],
 )
 def test_slug_and_package_derive_from_the_name(
@@ -150,5 +181,5 @@ def test_the_command_line_refuses_a_bad_answer_and_writes_nothing(tmp_path: Path
         "copy", "--trust", "--defaults", "-d", "package_name=json", str(TEMPLATE), str(destination)
     )
     assert result.returncode != 0
-    assert "would shadow the standard-library module" in result.stderr
+    assert '"json_service": that name is a standard-library module' in result.stderr
     assert not destination.exists() or not any(destination.iterdir())

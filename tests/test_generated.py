@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import ANSWER_SETS, NEEDS_POSTGRES, TEMPLATE, Rendered, render
+from tests.test_copier_yml import QUESTIONS
+
+RESERVED_LISTS = ("python_keywords", "stdlib_module_names", "dependency_module_names")
 
 pytestmark = pytest.mark.slow
 #: The server the `postgres` tests use; .ci/run starts it. Each xdist worker of a generated
@@ -24,6 +28,25 @@ def check(project: Rendered, *command: str) -> str:
     return result.stdout
 
 
+#: Prints every top-level name importable from the environment's site-packages.
+LIST_IMPORTABLE = """
+import importlib.metadata, json, pkgutil, re, sysconfig
+paths = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+names = {module.name for module in pkgutil.iter_modules(sorted(paths))}
+names |= set(importlib.metadata.packages_distributions())
+print(json.dumps(sorted(name for name in names if re.fullmatch("[a-z_][a-z0-9_]*", name))))
+"""
+
+
+def assert_every_importable_name_is_reserved(project: Rendered) -> None:
+    """Fail, naming them, on the environment's modules package_name may still shadow."""
+    importable = set(json.loads(check(project, ".venv/bin/python", "-c", LIST_IMPORTABLE)))
+    package = project.answers.get("package_name", "example_service")
+    reserved = {name for key in RESERVED_LISTS for name in QUESTIONS[key]["default"]}
+    missing = sorted(importable - reserved - {package})
+    assert not missing, f"add to dependency_module_names in includes/reserved_names.yml: {missing}"
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -36,6 +59,7 @@ def test_generated_project_passes_its_own_checks(copie: Any, name: str) -> None:
     if name in NEEDS_POSTGRES:
         project.env["DATABASE_URL"] = POSTGRES_URL
     check(project, "uv", "sync", "--quiet")
+    assert_every_importable_name_is_reserved(project)
     check(project, "uv", "run", "--no-sync", "ruff", "check")
     check(project, "uv", "run", "--no-sync", "ruff", "format", "--check")
     check(project, "uv", "run", "--no-sync", "mypy")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import ANSWER_SETS, TEMPLATE, copier_cli, render
 
@@ -24,6 +25,7 @@ COMMON_FILES = {
     "gunicorn.conf.py",
     "pyproject.toml",
     "tests/__init__.py",
+    "tests/test_api.py",
     "tests/conftest.py",
     "tests/test_config.py",
     "tests/test_docs.py",
@@ -38,6 +40,7 @@ COMMON_FILES = {
 }
 PACKAGE_FILES = {
     "__init__.py",
+    "api.py",
     "config.py",
     "errors.py",
     "health.py",
@@ -69,7 +72,7 @@ def files_of(root: Path) -> set[str]:
 @pytest.mark.parametrize("name", list(ANSWER_SETS))
 def test_rendered_file_set(copie: Any, name: str) -> None:
     project = render(copie, name)
-    package = project.answers.get("package_name", "example_service")
+    (package,) = (path.name for path in (project.path / "src").iterdir())
     expected = COMMON_FILES | {f"src/{package}/{file}" for file in PACKAGE_FILES}
     if project.answers.get("database", "sqlite") != "none":
         expected |= {file.format(package=package) for file in DATABASE_FILES}
@@ -105,7 +108,8 @@ def test_database_dependencies(
 @pytest.mark.parametrize("name", list(ANSWER_SETS))
 def test_no_unrendered_jinja_and_ruff_passes(copie: Any, name: str) -> None:
     project = render(copie, name)
-    for relative in files_of(project.path):
+    # The answers file records answers verbatim, and an answer may contain "{{".
+    for relative in files_of(project.path) - {".copier-answers.yml"}:
         text = (project.path / relative).read_text()
         assert not JINJA.search(text), f"unrendered Jinja in {relative}"
     for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
@@ -239,3 +243,20 @@ def test_validation_can_be_switched_off(broken_template: Path, tmp_path: Path) -
     )
     assert result.returncode == 0, result.stderr
     assert (destination / "src" / "example_service" / "health.py").is_file()
+
+
+def test_free_text_arrives_verbatim_in_every_format(copie: Any) -> None:
+    """Quotes, backslashes and markup in answers reach TOML, YAML and Markdown unchanged."""
+    project = render(copie, "odd-answers")
+    answers = project.answers
+    metadata = tomllib.loads((project.path / "pyproject.toml").read_text())["project"]
+    assert metadata["description"] == answers["description"]
+    assert metadata["authors"] == [
+        {"name": answers["author_name"], "email": "platform@example.com"}
+    ]
+    recorded = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
+    assert {key: recorded[key] for key in answers} == answers
+    # What a Markdown reader shows: every backslash escape resolved (CommonMark).
+    shown = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", (project.path / "README.md").read_text())
+    assert shown.startswith(f"# {answers['project_name']}\n\n{answers['description']}\n")
+    assert f"Owned by {answers['author_name']} <platform@example.com>." in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import re
 import shutil
 import subprocess
 import sys
@@ -251,14 +252,19 @@ def test_a_versioned_migration_carries_a_renamed_answer(release: Release, tmp_pa
     )
     release.edit(
         "copier.yml",
-        lambda text: text.replace(
-            "_migrations:\n",
-            "_migrations:\n  - version: v2\n    when: \"{{ _stage == 'before' }}\"\n"
-            f'    command: ["{{{{ _copier_python }}}}", "-c", "{rename}"]\n',
-        ).replace("\ndescription:\n", "\nsummary:\n"),
+        lambda text: (
+            text.replace(
+                "_migrations:\n",
+                "_migrations:\n  - version: v2\n    when: \"{{ _stage == 'before' }}\"\n"
+                f'    command: ["{{{{ _copier_python }}}}", "-c", "{rename}"]\n',
+            )
+            .replace("\ndescription:\n", "\nsummary:\n")
+            .replace("{% if description |", "{% if summary |")
+        ),
     )
+    uses = re.compile(r"(?<=md\()description|(?<=\{\{ )description")  # where it is rendered
     for relative in ("template/README.md.jinja", "template/pyproject.toml.jinja"):
-        release.edit(relative, lambda text: text.replace("{{ description }}", "{{ summary }}"))
+        release.edit(relative, lambda text: uses.sub("summary", text))
     release.tag("v2")
 
     result = update(project)
