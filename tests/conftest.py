@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
+#: This work tree as Copier's source: without a ref Copier takes the latest release tag.
+AT_HEAD = ("--vcs-ref", "HEAD", str(TEMPLATE))
 
 #: Named answer sets: every supported combination the suite renders and checks.
 ANSWER_SETS: dict[str, dict[str, Any]] = {

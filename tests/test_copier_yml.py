@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE, copier_cli
+from tests.conftest import AT_HEAD, TEMPLATE, copier_cli
 
 
 def load_questions() -> dict[str, Any]:
@@ -178,7 +178,7 @@ def test_slug_and_package_derive_from_the_name(
 def test_the_command_line_refuses_a_bad_answer_and_writes_nothing(tmp_path: Path) -> None:
     destination = tmp_path / "service"
     result = copier_cli(
-        "copy", "--trust", "--defaults", "-d", "package_name=json", str(TEMPLATE), str(destination)
+        "copy", "--trust", "--defaults", "-d", "package_name=json", *AT_HEAD, str(destination)
     )
     assert result.returncode != 0
     assert '"json_service": that name is a standard-library module' in result.stderr

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ANSWER_SETS, TEMPLATE, copier_cli, render
+from tests.conftest import ANSWER_SETS, AT_HEAD, TEMPLATE, copier_cli, render
 
 JINJA = re.compile(r"\{\{|\{%|\{#")
 COMMON_FILES = {
@@ -182,7 +182,7 @@ def test_caches_in_the_template_are_not_copied(tmp_path: Path) -> None:
 
 def test_copy_without_trust_is_refused(tmp_path: Path) -> None:
     destination = tmp_path / "out"
-    result = copier_cli("copy", "--defaults", str(TEMPLATE), str(destination))
+    result = copier_cli("copy", "--defaults", *AT_HEAD, str(destination))
     assert result.returncode != 0
     assert "--trust" in result.stderr
     assert not destination.exists() or not any(destination.iterdir())
@@ -191,7 +191,7 @@ def test_copy_without_trust_is_refused(tmp_path: Path) -> None:
 def test_copy_with_skip_tasks_works(tmp_path: Path) -> None:
     destination = tmp_path / "out"
     result = copier_cli(
-        "copy", "--defaults", "--trust", "--skip-tasks", str(TEMPLATE), str(destination)
+        "copy", "--defaults", "--trust", "--skip-tasks", *AT_HEAD, str(destination)
     )
     assert result.returncode == 0, result.stderr
     assert (destination / "src" / "example_service" / "__init__.py").is_file()
@@ -200,7 +200,7 @@ def test_copy_with_skip_tasks_works(tmp_path: Path) -> None:
 
 def test_validation_runs_on_copy_and_reports(tmp_path: Path) -> None:
     destination = tmp_path / "out"
-    result = copier_cli("copy", "--defaults", "--trust", str(TEMPLATE), str(destination))
+    result = copier_cli("copy", "--defaults", "--trust", *AT_HEAD, str(destination))
     assert result.returncode == 0, result.stderr
     assert "no problems" in result.stderr
 
