@@ -9,7 +9,9 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
@@ -28,6 +30,8 @@ ENVIRON_KEY: Final = "request_id"
 _WELL_FORMED_ID: Final = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
 
 access_log = logging.getLogger(f"{__package__}.access")
+#: The request id outside a request: set by work that one started (threads, jobs).
+_carried_id: ContextVar[str | None] = ContextVar("carried_request_id", default=None)
 
 
 class RequestLog:
@@ -50,7 +54,7 @@ class RequestLog:
         started = time.perf_counter()
         request_id = environ.get("HTTP_X_REQUEST_ID")
         if request_id is None or _WELL_FORMED_ID.fullmatch(request_id) is None:
-            request_id = os.urandom(16).hex()
+            request_id = new_request_id()
         environ[ENVIRON_KEY] = request_id
         status = "500"
         size: int | None = None
@@ -114,8 +118,23 @@ class RequestLog:
 
 
 def current_request_id() -> str | None:
-    """Return the id of the request being served, or None outside a request."""
+    """Return the id of the request being served, or of the one that started this work."""
     if not has_request_context():
-        return None
+        return _carried_id.get()
     request_id: str | None = request.environ.get(ENVIRON_KEY)
     return request_id
+
+
+def new_request_id() -> str:
+    """Return a fresh id, for work no request started (a scheduled job, a command)."""
+    return os.urandom(16).hex()
+
+
+@contextmanager
+def request_id_scope(request_id: str | None) -> Iterator[None]:
+    """Make `request_id` the current one outside a request, for the `with` block."""
+    token = _carried_id.set(request_id)
+    try:
+        yield
+    finally:
+        _carried_id.reset(token)
