@@ -21,7 +21,14 @@ AT_HEAD = ("--vcs-ref", "HEAD", str(TEMPLATE))
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "postgresql": {"database": "postgresql"},
-    "nodb-sync-py312": {"database": "none", "worker_class": "sync", "python_version": "3.12"},
+    "nodb-sync-py312": {
+        "database": "none",
+        "worker_class": "sync",
+        "python_version": "3.12",
+        "celery": True,
+    },
+    "celery-redis": {"celery": True},
+    "celery-rabbitmq": {"celery": True, "celery_broker": "rabbitmq", "database": "postgresql"},
     "gevent-py313": {
         "worker_class": "gevent",
         "python_version": "3.13",
@@ -36,7 +43,10 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     },
 }
 #: Answer sets whose generated suite needs a PostgreSQL server (marker `postgres`).
-NEEDS_POSTGRES = frozenset({"postgresql"})
+NEEDS_POSTGRES = frozenset({"postgresql", "celery-rabbitmq"})
+#: Answer sets whose generated suite runs a real Celery worker on a broker on 127.0.0.1
+#: (marker `broker`; their own suites select it with `-m broker`).
+NEEDS_BROKER = frozenset({"celery-redis", "celery-rabbitmq"})
 
 
 @pytest.hookimpl(trylast=True)

@@ -47,6 +47,8 @@ def test_public_answer_keys_are_stable() -> None:
         "python_version",
         "worker_class",
         "database",
+        "celery",
+        "celery_broker",
     ]
 
 
@@ -111,6 +113,12 @@ BAD_ANSWERS = [
     pytest.param({"python_version": "3.10"}, "3.10", id="python-3.10"),
     pytest.param({"worker_class": "eventlet"}, "eventlet", id="worker-eventlet"),
     pytest.param({"database": "mysql"}, "mysql", id="database-mysql"),
+    pytest.param({"celery": True, "celery_broker": "kafka"}, "kafka", id="broker-kafka"),
+    pytest.param(
+        {"celery_broker": "rabbitmq", "celery": True, "database": "none"},
+        'Use "redis", or a database: RabbitMQ keeps no job results',
+        id="rabbitmq-without-database",
+    ),
 ]
 #: The width a prompt's bottom bar shows of a validator message on an 80-column terminal.
 MESSAGE_WIDTH = 72

@@ -344,7 +344,7 @@ def postgresql_project(copie_session: Any) -> Rendered:
     return install(copie_session, "postgresql")
 
 
-def migrate(project: Rendered, url: str) -> None:
+def migrate(project: Rendered, url: str, **variables: str) -> None:
     """Run `flask db upgrade` on the database at `url`, as a deploy does."""
     result = subprocess.run(
         [str(project.path / ".venv/bin/flask"), "--app", PACKAGE, "db", "upgrade"],
@@ -354,6 +354,7 @@ def migrate(project: Rendered, url: str) -> None:
             "APP_ENV": "production",
             "SECRET_KEY": SECRET_KEY,
             "DATABASE_URL": url,
+            **variables,
         },
         capture_output=True,
         text=True,

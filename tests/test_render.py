@@ -26,6 +26,7 @@ COMMON_FILES = {
     "pyproject.toml",
     "tests/__init__.py",
     "tests/test_api.py",
+    "tests/test_background.py",
     "tests/conftest.py",
     "tests/test_config.py",
     "tests/test_docs.py",
@@ -41,6 +42,7 @@ COMMON_FILES = {
 PACKAGE_FILES = {
     "__init__.py",
     "api.py",
+    "background.py",
     "config.py",
     "errors.py",
     "health.py",
@@ -60,6 +62,17 @@ DATABASE_FILES = {
     "tests/test_extensions.py",
     "tests/test_items.py",
 }
+#: What celery=true adds.
+CELERY_FILES = {
+    "src/{package}/jobs.py",
+    "src/{package}/tasks.py",
+    "src/{package}/worker.py",
+    "tests/test_jobs.py",
+    "tests/test_tasks.py",
+    "tests/test_worker.py",
+}
+#: Words that would show Celery code in a project generated without it.
+CELERY_TRACES = re.compile(r"celery|kombu|broker|/api/jobs|worker\.py", re.I)
 #: Words that would show database code in a project generated without a database.
 DATABASE_TRACES = re.compile(r"sqlalchemy|alembic|migrat|psycopg|database|DB_|pydantic", re.I)
 
@@ -74,13 +87,30 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
     project = render(copie, name)
     (package,) = (path.name for path in (project.path / "src").iterdir())
     expected = COMMON_FILES | {f"src/{package}/{file}" for file in PACKAGE_FILES}
-    if project.answers.get("database", "sqlite") != "none":
+    database = project.answers.get("database", "sqlite") != "none"
+    celery = project.answers.get("celery", False)
+    if database:
         expected |= {file.format(package=package) for file in DATABASE_FILES}
+    if celery:
+        expected |= {file.format(package=package) for file in CELERY_FILES}
+    if database or celery:
+        expected.add(f"src/{package}/validation.py")
     assert files_of(project.path) == expected
 
 
+@pytest.mark.parametrize(
+    "name", [name for name, answers in ANSWER_SETS.items() if not answers.get("celery")]
+)
+def test_no_celery_leaves_no_trace(copie: Any, name: str) -> None:
+    project = render(copie, name)
+    for relative in files_of(project.path) - {".copier-answers.yml"}:
+        text = (project.path / relative).read_text()
+        found = CELERY_TRACES.search(text)
+        assert found is None, f"{relative} mentions {found.group() if found else ''}"
+
+
 def test_no_database_leaves_no_trace(copie: Any) -> None:
-    project = render(copie, "nodb-sync-py312")
+    project = render(copie, "nodb-sync-py312", celery=False)
     for relative in files_of(project.path) - {".copier-answers.yml"}:
         text = (project.path / relative).read_text()
         found = DATABASE_TRACES.search(text)
@@ -98,7 +128,7 @@ def test_no_database_leaves_no_trace(copie: Any) -> None:
 def test_database_dependencies(
     copie: Any, name: str, present: list[str], absent: list[str]
 ) -> None:
-    pyproject = (render(copie, name).path / "pyproject.toml").read_text()
+    pyproject = (render(copie, name, celery=False).path / "pyproject.toml").read_text()
     for dependency in present:
         assert f'"{dependency}>=' in pyproject
     for dependency in absent:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import logging.config
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import IO, Any, Final
 
 from pythonjsonlogger.json import JsonFormatter
@@ -14,15 +18,31 @@ from .request_log import current_request_id
 JSON_FIELDS: Final = "%(levelname)s %(name)s %(message)s %(request_id)s"
 RENAMED_FIELDS: Final = {"levelname": "level", "name": "logger"}
 CONSOLE_FORMAT: Final = "%(asctime)s %(levelname)-8s %(name)s [%(request_id)s] %(message)s"
+#: Fields added to every line written in this context (a job's id and name, say).
+_context_fields: ContextVar[Mapping[str, object]] = ContextVar(
+    "log_fields", default=MappingProxyType({})
+)
+
+
+@contextmanager
+def log_fields(**fields: object) -> Iterator[None]:
+    """Add `fields` to every line logged inside the `with` block, in this context only."""
+    token = _context_fields.set(MappingProxyType({**_context_fields.get(), **fields}))
+    try:
+        yield
+    finally:
+        _context_fields.reset(token)
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamp each record with the id of the request being served, or None outside one."""
+    """Stamp each record with the current request id (None outside one), and `log_fields`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Add `request_id` to the record and keep it."""
         if not hasattr(record, "request_id"):
             record.request_id = current_request_id()
+        for name, value in _context_fields.get().items():
+            setattr(record, name, value)
         return True
 
 

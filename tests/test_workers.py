@@ -1,0 +1,181 @@
+"""Celery workers of a generated service on the real brokers: ids travel, no job is lost.
+
+For each broker, the service (celery=true, SQLite) is served by gunicorn and its jobs run by
+real `celery worker` processes started from the project, each on a queue of its own test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Rendered
+from tests.test_faults import PACKAGE, SECRET_KEY, Server, install, migrate, serve, wait_until
+
+pytestmark = [pytest.mark.slow, pytest.mark.broker]
+
+BROKERS = {
+    "redis": "redis://127.0.0.1:6379/13",
+    "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
+}
+#: The example job's length in the interruption tests, and the limits that let it run.
+JOB_SECONDS = 5
+#: Redis gives an unacknowledged job to another worker after this; above the hard limit.
+LIMITS = {
+    "CELERY_TASK_SOFT_TIME_LIMIT": "7",
+    "CELERY_TASK_TIME_LIMIT": "8",
+    "CELERY_VISIBILITY_TIMEOUT": "10",
+}
+
+
+@pytest.fixture(scope="module", params=list(BROKERS))
+def project(request: pytest.FixtureRequest, copie_session: Any) -> Rendered:
+    """The default service with Celery on one broker, installed."""
+    return install(copie_session, "defaults", celery=True, celery_broker=request.param)
+
+
+@dataclass
+class Worker:
+    """A `celery worker` process of the project, and its log."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def lines(self) -> list[dict[str, Any]]:
+        """Return the JSON lines written so far."""
+        parsed = []
+        for line in self.log.read_text().splitlines():
+            with suppress(json.JSONDecodeError):
+                parsed.append(json.loads(line))
+        return [line for line in parsed if isinstance(line, dict)]
+
+    def ran(self, job_id: str, message: str) -> bool:
+        """Tell whether the worker logged `message` for the job."""
+        return any(
+            line.get("task_id") == job_id and line["message"].startswith(message)
+            for line in self.lines()
+        )
+
+
+@dataclass
+class Deployment:
+    """A served project, and what its workers need to reach the same broker and queue."""
+
+    project: Rendered
+    server: Server
+    env: dict[str, str]
+    folder: Path
+
+    @contextmanager
+    def worker(self) -> Iterator[Worker]:
+        """Start a worker (one process, prefork); SIGKILL its group at the end, if alive."""
+        name = f"test-{secrets.token_hex(4)}@%h"
+        log = self.folder / f"worker-{name.partition('@')[0]}.log"
+        command: list[str | Path] = [self.project.path / ".venv/bin/celery", "-A"]
+        command += [f"{PACKAGE}.worker", "worker"]
+        command += ["--concurrency", "1", "--hostname", name, "--without-mingle"]
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                command,
+                cwd=self.project.path,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            yield Worker(process, log)
+        finally:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def enqueue(self, payload: object, seconds: float, request_id: str) -> str:
+        """POST a job and return its id."""
+        body = json.dumps({"payload": payload, "seconds": seconds}).encode()
+        headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
+        reply = self.server.request("POST", "/api/jobs", body, headers)
+        assert reply.status == 202, reply
+        job_id: str = reply.json()["id"]
+        return job_id
+
+    def result(self, job_id: str, timeout: float) -> Any:
+        """Wait until the job succeeded, and return its result."""
+
+        def succeeded() -> dict[str, Any] | None:
+            body: dict[str, Any] = self.server.get(f"/api/jobs/{job_id}").json()
+            return body if body["state"] == "SUCCESS" else None
+
+        return wait_until(succeeded, f"job {job_id} did not succeed", timeout)["result"]
+
+
+@pytest.fixture
+def deployment(project: Rendered, tmp_path: Path) -> Iterator[Deployment]:
+    """Serve the project on a migrated SQLite database, with a queue of this test's own."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    broker = BROKERS[project.answers["celery_broker"]]
+    variables = {
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_QUEUE": f"test-{secrets.token_hex(6)}",
+        **LIMITS,
+    }
+    migrate(project, url, **variables)
+    env = {
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+        "APP_ENV": "production",
+        "SECRET_KEY": SECRET_KEY,
+        **variables,
+    }
+    with serve(project, tmp_path, **variables) as server:
+        yield Deployment(project, server, env, tmp_path)
+
+
+def test_a_job_runs_with_the_request_id_of_its_request(deployment: Deployment) -> None:
+    with deployment.worker() as worker:
+        job_id = deployment.enqueue({"order": 42}, 0, "trace-4a1f")
+        assert deployment.result(job_id, timeout=60) == {"order": 42}
+        wait_until(lambda: worker.ran(job_id, "Job ended"), "no end line", 10)
+        lines = [line for line in worker.lines() if line.get("task_id") == job_id]
+    messages = [line["message"] for line in lines]
+    assert messages[0] == "Job started"
+    succeeded = f"Task {PACKAGE}.tasks.echo[{job_id}] succeeded"
+    assert any(message.startswith(succeeded) for message in messages)
+    assert {line["request_id"] for line in lines} == {"trace-4a1f"}
+    assert {line["task_name"] for line in lines} == {f"{PACKAGE}.tasks.echo"}
+    assert {"timestamp", "level", "logger"} <= set(lines[0])
+
+
+def test_a_worker_killed_mid_job_loses_nothing(deployment: Deployment) -> None:
+    job_id = deployment.enqueue("survivor", JOB_SECONDS, "trace-kill")
+    with deployment.worker() as first:
+        wait_until(lambda: first.ran(job_id, "Job started"), "the job did not start", 60)
+        os.killpg(first.process.pid, signal.SIGKILL)  # the worker and its pool, mid-job
+        first.process.wait(timeout=10)
+    assert not first.ran(job_id, "Job ended")
+    with deployment.worker() as second:
+        # Acked late: the broker gives the job back (RabbitMQ when the connection drops,
+        # Redis after CELERY_VISIBILITY_TIMEOUT) and the new worker runs it to the end.
+        assert deployment.result(job_id, timeout=60) == "survivor"
+        assert second.ran(job_id, "Job started")
+
+
+def test_sigterm_lets_the_running_job_finish(deployment: Deployment) -> None:
+    with deployment.worker() as worker:
+        job_id = deployment.enqueue("finished", JOB_SECONDS, "trace-term")
+        wait_until(lambda: worker.ran(job_id, "Job started"), "the job did not start", 60)
+        worker.process.send_signal(signal.SIGTERM)  # what a deploy or `docker stop` sends
+        assert worker.process.wait(timeout=JOB_SECONDS + 30) == 0
+        assert worker.ran(job_id, "Job ended: SUCCESS")
+    assert deployment.result(job_id, timeout=10) == "finished"
