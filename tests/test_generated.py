@@ -6,19 +6,18 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
 from tests.conftest import ANSWER_SETS, NEEDS_BROKER, NEEDS_POSTGRES, TEMPLATE, Rendered, render
 from tests.test_copier_yml import QUESTIONS
+from tests.test_faults import postgres_database
 
 RESERVED_LISTS = ("python_keywords", "stdlib_module_names", "dependency_module_names")
 
 pytestmark = pytest.mark.slow
-#: The server the `postgres` tests use; .ci/run starts it. Each xdist worker of a generated
-#: suite creates and drops its own database there.
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def check(project: Rendered, *command: str) -> str:
@@ -62,9 +61,17 @@ def assert_every_importable_name_is_reserved(project: Rendered) -> None:
 )
 def test_generated_project_passes_its_own_checks(copie: Any, name: str) -> None:
     project = render(copie, name)
-    if name in NEEDS_POSTGRES:
-        project.env["DATABASE_URL"] = POSTGRES_URL
     check(project, "uv", "sync", "--quiet")
+    with ExitStack() as stack:
+        if name in NEEDS_POSTGRES:
+            # A database of its own to name the suite's databases after: two generated
+            # suites running side by side must not drop each other's `<name>_test_gw0`.
+            project.env["DATABASE_URL"] = stack.enter_context(postgres_database(project))
+        passes_its_own_checks(project, name)
+
+
+def passes_its_own_checks(project: Rendered, name: str) -> None:
+    """Check the installed `project` with its own tools and suite."""
     assert_every_importable_name_is_reserved(project)
     check(project, "uv", "run", "--no-sync", "ruff", "check")
     check(project, "uv", "run", "--no-sync", "ruff", "format", "--check")
@@ -113,3 +120,22 @@ def test_hooks_cli_runs_the_generated_suite(copie: Any) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
+
+
+def test_the_memory_test_catches_a_leak(copie: Any) -> None:
+    """The generated leak test fails, and points at the line, when /livez leaks 1 KiB."""
+    project = render(copie, "defaults")
+    health = project.path / "src" / "example_service" / "health.py"
+    text = health.read_text().replace(
+        '    return {"status": "ok"}',
+        '    _LEAKED.append(bytes(1024))  # a leak on purpose\n    return {"status": "ok"}',
+        1,
+    )
+    health.write_text(text + "\n_LEAKED: list[bytes] = []\n")
+    check(project, "uv", "sync", "--quiet")
+    result = project.run(
+        "uv", "run", "--no-sync", "pytest", "-q", "-n", "0", "tests/test_memory.py"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the heap grew by" in result.stdout
+    assert "health.py" in result.stdout.partition("largest allocations")[2]

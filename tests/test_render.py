@@ -35,6 +35,7 @@ COMMON_FILES = {
     "tests/test_gunicorn_conf.py",
     "tests/test_health.py",
     "tests/test_logs.py",
+    "tests/test_memory.py",
     "tests/test_request_log.py",
     "tests/test_security.py",
     "tests/test_wsgi.py",
