@@ -90,6 +90,21 @@ def hang() -> dict[str, str]:
 """
 
 
+def json_lines(log: Path) -> list[dict[str, Any]]:
+    """Return the JSON objects logged in `log` so far (a line still being written is left out)."""
+    parsed = []
+    for line in log.read_text().splitlines():
+        with suppress(json.JSONDecodeError):
+            parsed.append(json.loads(line))
+    return [line for line in parsed if isinstance(line, dict)]
+
+
+def production_env(**variables: str) -> dict[str, str]:
+    """Return the minimal production environment a served project's processes start with."""
+    env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "APP_ENV": "production"}
+    return {**env, "SECRET_KEY": SECRET_KEY, **variables}
+
+
 def wait_until(condition: Callable[[], T | None], what: str, timeout: float) -> T:
     """Poll `condition` until it returns a truthy value, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -223,14 +238,8 @@ class Server:
         return wait_until(met, what, START_TIMEOUT)
 
     def lines(self) -> list[dict[str, Any]]:
-        """Return the JSON lines logged so far (a line still being written is left out)."""
-        parsed = []
-        for line in self.log.read_text().splitlines():
-            try:
-                parsed.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return parsed
+        """Return the JSON lines logged so far."""
+        return json_lines(self.log)
 
     def logged(self, condition: Callable[[dict[str, Any]], bool], timeout: float = 10) -> Any:
         """Wait for a log line matching `condition` and return it."""
@@ -278,16 +287,9 @@ def write_fault_app(folder: Path) -> list[str]:
 def serve(project: Rendered, folder: Path, *args: str, **variables: str) -> Iterator[Server]:
     """Serve `project` with gunicorn (one worker unless `variables` say otherwise)."""
     port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "LANG": "C.UTF-8",
-        "APP_ENV": "production",
-        "SECRET_KEY": SECRET_KEY,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        **variables,
-    }
+    # `variables` may override any default here (HOST, WEB_CONCURRENCY).
+    defaults = {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1"}
+    env = production_env(**{**defaults, **variables})
     log = folder / f"gunicorn-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -349,13 +351,7 @@ def migrate(project: Rendered, url: str, **variables: str) -> None:
     result = subprocess.run(
         [str(project.path / ".venv/bin/flask"), "--app", PACKAGE, "db", "upgrade"],
         cwd=project.path,
-        env={
-            "PATH": os.environ["PATH"],
-            "APP_ENV": "production",
-            "SECRET_KEY": SECRET_KEY,
-            "DATABASE_URL": url,
-            **variables,
-        },
+        env=production_env(**{"DATABASE_URL": url, **variables}),
         capture_output=True,
         text=True,
         check=False,

@@ -20,7 +20,16 @@ from typing import Any
 import pytest
 
 from tests.conftest import Rendered
-from tests.test_faults import PACKAGE, SECRET_KEY, Server, install, migrate, serve, wait_until
+from tests.test_faults import (
+    PACKAGE,
+    Server,
+    install,
+    json_lines,
+    migrate,
+    production_env,
+    serve,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 
@@ -53,11 +62,7 @@ class Worker:
 
     def lines(self) -> list[dict[str, Any]]:
         """Return the JSON lines written so far."""
-        parsed = []
-        for line in self.log.read_text().splitlines():
-            with suppress(json.JSONDecodeError):
-                parsed.append(json.loads(line))
-        return [line for line in parsed if isinstance(line, dict)]
+        return json_lines(self.log)
 
     def ran(self, job_id: str, message: str) -> bool:
         """Tell whether the worker logged `message` for the job."""
@@ -131,15 +136,8 @@ def deployment(project: Rendered, tmp_path: Path) -> Iterator[Deployment]:
         **LIMITS,
     }
     migrate(project, url, **variables)
-    env = {
-        "PATH": os.environ["PATH"],
-        "LANG": "C.UTF-8",
-        "APP_ENV": "production",
-        "SECRET_KEY": SECRET_KEY,
-        **variables,
-    }
     with serve(project, tmp_path, **variables) as server:
-        yield Deployment(project, server, env, tmp_path)
+        yield Deployment(project, server, production_env(**variables), tmp_path)
 
 
 def test_a_job_runs_with_the_request_id_of_its_request(deployment: Deployment) -> None:
