@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ANSWER_SETS, AT_HEAD, TEMPLATE, copier_cli, render
+from hooks.checks import ANSWERS_FILE
+from tests.conftest import ANSWER_SETS, AT_HEAD, TEMPLATE, Rendered, copier_cli, render
 
 JINJA = re.compile(r"\{\{|\{%|\{#")
 COMMON_FILES = {
@@ -103,18 +104,18 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
     "name", [name for name, answers in ANSWER_SETS.items() if not answers.get("celery")]
 )
 def test_no_celery_leaves_no_trace(copie: Any, name: str) -> None:
-    project = render(copie, name)
-    for relative in files_of(project.path) - {".copier-answers.yml"}:
-        text = (project.path / relative).read_text()
-        found = CELERY_TRACES.search(text)
-        assert found is None, f"{relative} mentions {found.group() if found else ''}"
+    assert_no_trace(render(copie, name), CELERY_TRACES)
 
 
 def test_no_database_leaves_no_trace(copie: Any) -> None:
-    project = render(copie, "nodb-sync-py312", celery=False)
-    for relative in files_of(project.path) - {".copier-answers.yml"}:
+    assert_no_trace(render(copie, "nodb-sync-py312", celery=False), DATABASE_TRACES)
+
+
+def assert_no_trace(project: Rendered, traces: re.Pattern[str]) -> None:
+    """Fail on the first generated file that mentions `traces` (the answers file aside)."""
+    for relative in files_of(project.path) - {ANSWERS_FILE}:
         text = (project.path / relative).read_text()
-        found = DATABASE_TRACES.search(text)
+        found = traces.search(text)
         assert found is None, f"{relative} mentions {found.group() if found else ''}"
 
 
@@ -140,7 +141,7 @@ def test_database_dependencies(
 def test_no_unrendered_jinja_and_ruff_passes(copie: Any, name: str) -> None:
     project = render(copie, name)
     # The answers file records answers verbatim, and an answer may contain "{{".
-    for relative in files_of(project.path) - {".copier-answers.yml"}:
+    for relative in files_of(project.path) - {ANSWERS_FILE}:
         text = (project.path / relative).read_text()
         assert not JINJA.search(text), f"unrendered Jinja in {relative}"
     for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
