@@ -30,6 +30,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     "celery-redis": {"celery": True},
     "celery-rabbitmq": {"celery": True, "celery_broker": "rabbitmq", "database": "postgresql"},
     "gevent-py313": {
+        "metrics": False,
         "worker_class": "gevent",
         "python_version": "3.13",
         "project_name": "Billing API",

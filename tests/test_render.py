@@ -73,6 +73,10 @@ CELERY_FILES = {
     "tests/test_tasks.py",
     "tests/test_worker.py",
 }
+#: What metrics=true (the default) adds.
+METRICS_FILES = {"src/{package}/metrics.py", "tests/test_metrics.py"}
+#: Words that would show metrics code in a project generated without it.
+METRICS_TRACES = re.compile(r"prometheus|metrics", re.I)
 #: Words that would show Celery code in a project generated without it.
 CELERY_TRACES = re.compile(r"celery|kombu|broker|/api/jobs|worker\.py", re.I)
 #: Words that would show database code in a project generated without a database.
@@ -95,6 +99,8 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
         expected |= {file.format(package=package) for file in DATABASE_FILES}
     if celery:
         expected |= {file.format(package=package) for file in CELERY_FILES}
+    if project.answers.get("metrics", True):
+        expected |= {file.format(package=package) for file in METRICS_FILES}
     if database or celery:
         expected.add(f"src/{package}/validation.py")
     assert files_of(project.path) == expected
@@ -105,6 +111,13 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
 )
 def test_no_celery_leaves_no_trace(copie: Any, name: str) -> None:
     assert_no_trace(render(copie, name), CELERY_TRACES)
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("metrics") is False]
+)
+def test_no_metrics_leaves_no_trace(copie: Any, name: str) -> None:
+    assert_no_trace(render(copie, name), METRICS_TRACES)
 
 
 def test_no_database_leaves_no_trace(copie: Any) -> None:
