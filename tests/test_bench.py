@@ -16,7 +16,8 @@ from tests.conftest import TEMPLATE
 pytestmark = pytest.mark.slow
 
 ROWS = [
-    "throughput ratio, GET /livez, JSON logs on",
+    "throughput ratio, GET /livez (not counted), JSON logs on",
+    "throughput ratio with metrics on, GET /work counted",
     "latency p99",
     "worker memory growth",
     "cold start: import + create the app",

@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from tests.conftest import Rendered
 from tests.test_faults import (
     PACKAGE,
     Server,
+    free_port,
     install,
     json_lines,
     migrate,
@@ -82,7 +84,7 @@ class Deployment:
     folder: Path
 
     @contextmanager
-    def worker(self) -> Iterator[Worker]:
+    def worker(self, **variables: str) -> Iterator[Worker]:
         """Start a worker (one process, prefork); SIGKILL its group at the end, if alive."""
         name = f"test-{secrets.token_hex(4)}@%h"
         log = self.folder / f"worker-{name.partition('@')[0]}.log"
@@ -93,7 +95,7 @@ class Deployment:
             process = subprocess.Popen(
                 command,
                 cwd=self.project.path,
-                env=self.env,
+                env={**self.env, **variables},
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -177,3 +179,27 @@ def test_sigterm_lets_the_running_job_finish(deployment: Deployment) -> None:
         assert worker.process.wait(timeout=JOB_SECONDS + 30) == 0
         assert worker.ran(job_id, "Job ended: SUCCESS")
     assert deployment.result(job_id, timeout=10) == "finished"
+
+
+def test_the_worker_serves_its_jobs_metrics(deployment: Deployment) -> None:
+    port = free_port()
+    metrics = {"CELERY_METRICS_PORT": str(port)}
+    folder = deployment.folder / "worker-metrics"
+    with deployment.worker(PROMETHEUS_MULTIPROC_DIR=str(folder), **metrics) as worker:
+        job_id = deployment.enqueue("counted", 0, "trace-metrics")
+        assert deployment.result(job_id, timeout=60) == "counted"
+        succeeded = f'celery_tasks_total{{state="succeeded",task="{PACKAGE}.tasks.echo"}} 1.0'
+
+        def scraped() -> bool:
+            assert worker.process.poll() is None, worker.log.read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as got:
+                    return succeeded in got.read().decode().splitlines()
+            except OSError:
+                return False
+
+        wait_until(scraped, "the worker's metrics never counted the job", 30)
+    # Without a folder of its own the pool's counts would be lost: the worker refuses.
+    with deployment.worker(**metrics) as refused:
+        assert refused.process.wait(timeout=60) != 0
+        assert "PROMETHEUS_MULTIPROC_DIR" in refused.log.read_text()
