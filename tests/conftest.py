@@ -26,8 +26,9 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "worker_class": "sync",
         "python_version": "3.12",
         "celery": True,
+        "sentry": True,
     },
-    "celery-redis": {"celery": True},
+    "celery-redis": {"celery": True, "sentry": True},
     "celery-rabbitmq": {"celery": True, "celery_broker": "rabbitmq", "database": "postgresql"},
     "gevent-py313": {
         "metrics": False,

@@ -50,6 +50,7 @@ def test_public_answer_keys_are_stable() -> None:
         "celery",
         "celery_broker",
         "metrics",
+        "sentry",
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, json
+from flask import Flask, current_app, got_request_exception, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
@@ -47,6 +47,10 @@ def handle_http_error(error: HTTPException) -> Response:
 
 def handle_unhandled(error: Exception) -> Response:
     """Log an unexpected exception once, with its traceback, and answer a bare 500."""
+    # Flask signals got_request_exception only when no handler takes the exception; this one
+    # takes them all, so it signals instead, for error reporters that listen to it.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=error)
     log.error("Unhandled %s", type(error).__name__, exc_info=error)
     # The client learns that it failed and the id to report, never the traceback.
     return handle_http_error(InternalServerError())
