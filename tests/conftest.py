@@ -31,7 +31,6 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     "celery-redis": {"celery": True, "sentry": True},
     "celery-rabbitmq": {"celery": True, "celery_broker": "rabbitmq", "database": "postgresql"},
     "gevent-py313": {
-        "metrics": False,
         "worker_class": "gevent",
         "python_version": "3.13",
         "project_name": "Billing API",
@@ -39,6 +38,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     },
     # Free text as people type it: quotes, backslashes, markup; it must arrive verbatim.
     "odd-answers": {
+        "metrics": False,
         "project_name": '2fast <2furious> \\ "TM"',
         "description": 'Say "hi" from C:\\temp; *not* <b>bold</b> | {{ jinja }} # no comment',
         "author_name": 'O\'Brien "Ops" [team]',
