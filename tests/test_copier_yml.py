@@ -49,6 +49,7 @@ def test_public_answer_keys_are_stable() -> None:
         "database",
         "celery",
         "celery_broker",
+        "opentelemetry",
     ]
 
 
