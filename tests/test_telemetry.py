@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import secrets
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,13 +26,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.test_faults import install, migrate, serve, wait_until
+from tests.test_faults import PACKAGE, install, migrate, production_env, serve, wait_until
+from tests.test_workers import BROKERS, Deployment
 
 pytestmark = pytest.mark.slow
 
 #: Milliseconds between the batch processor's exports: the SDK's default is 5 s.
 SCHEDULE_DELAY_MS = "100"
 ITEM_ROUTE = "/api/items/<int:item_id>"
+#: A delay no test waits out: spans exported all the same were flushed at shutdown.
+NEVER_MS = "600000"
 
 
 @dataclass
@@ -168,3 +173,43 @@ def test_a_worker_exports_the_span_of_each_request(copie_session: Any, tmp_path:
     assert routes == {"/api/items", ITEM_ROUTE}
     traced_paths = {json.dumps(found.attributes) for found in receiver.spans}
     assert not any("livez" in path or "readyz" in path for path in traced_paths)
+
+
+@pytest.mark.broker
+def test_a_job_runs_in_the_trace_of_the_request_that_enqueued_it(
+    copie_session: Any, tmp_path: Path
+) -> None:
+    project = install(copie_session, "defaults", celery=True, opentelemetry=True)
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    variables = {
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": BROKERS["redis"],
+        "CELERY_QUEUE": f"test-{secrets.token_hex(6)}",
+    }
+    migrate(project, database_url, **variables)
+    with otlp_receiver() as receiver:
+        traced = {**variables, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+        with serve(
+            project, tmp_path, **traced, OTEL_BSP_SCHEDULE_DELAY=SCHEDULE_DELAY_MS
+        ) as server:
+            # The worker's spans leave only when its pool process flushes them at shutdown.
+            worker_env = production_env(**traced, OTEL_BSP_SCHEDULE_DELAY=NEVER_MS)
+            deployment = Deployment(project, server, worker_env, tmp_path)
+            with deployment.worker() as worker:
+                job_id = deployment.enqueue("traced", 0, "otel-job")
+                assert deployment.result(job_id, timeout=60) == "traced"
+                wait_until(lambda: worker.ran(job_id, "Job ended"), "no end line", 10)
+                worker.process.send_signal(signal.SIGTERM)
+                assert worker.process.wait(timeout=30) == 0
+                lines = [line for line in worker.lines() if line.get("task_id") == job_id]
+
+            def span_named(name: str) -> ExportedSpan | None:
+                return next((found for found in receiver.spans if found.span.name == name), None)
+
+            run = wait_until(lambda: span_named(f"run/{PACKAGE}.tasks.echo"), "no job span", 10)
+            post = wait_until(lambda: span_named("POST /api/jobs"), "no request span", 10)
+    assert run.span.trace_id == post.span.trace_id
+    (echoing,) = [line for line in lines if line["message"].startswith("Echoing")]
+    assert echoing["request_id"] == "otel-job"
+    assert echoing["trace_id"] == run.span.trace_id.hex()
+    assert echoing["span_id"] == run.span.span_id.hex()
