@@ -20,7 +20,7 @@ AT_HEAD = ("--vcs-ref", "HEAD", str(TEMPLATE))
 #: Named answer sets: every supported combination the suite renders and checks.
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "postgresql": {"database": "postgresql"},
+    "postgresql": {"database": "postgresql", "opentelemetry": True},
     "nodb-sync-py312": {
         "database": "none",
         "worker_class": "sync",
@@ -29,7 +29,13 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "sentry": True,
     },
     "celery-redis": {"celery": True, "sentry": True},
-    "celery-rabbitmq": {"celery": True, "celery_broker": "rabbitmq", "database": "postgresql"},
+    # PostgreSQL and Celery: OpenTelemetry with all three instrumentations.
+    "celery-rabbitmq": {
+        "celery": True,
+        "celery_broker": "rabbitmq",
+        "database": "postgresql",
+        "opentelemetry": True,
+    },
     "gevent-py313": {
         "worker_class": "gevent",
         "python_version": "3.13",

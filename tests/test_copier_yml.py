@@ -51,6 +51,7 @@ def test_public_answer_keys_are_stable() -> None:
         "celery_broker",
         "metrics",
         "sentry",
+        "opentelemetry",
     ]
 
 

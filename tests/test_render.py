@@ -81,6 +81,10 @@ METRICS_TRACES = re.compile(r"prometheus|metrics", re.I)
 SENTRY_FILES = {"src/{package}/sentry.py", "tests/test_sentry.py"}
 #: Words that would show Sentry code in a project generated without it.
 SENTRY_TRACES = re.compile(r"sentry", re.I)
+#: What opentelemetry=true adds.
+OTEL_FILES = {"src/{package}/telemetry.py", "tests/test_telemetry.py"}
+#: Words that would show tracing code in a project generated without it.
+OTEL_TRACES = re.compile(r"opentelemetry|OTEL_|trace_id|span_id", re.I)
 #: Words that would show Celery code in a project generated without it.
 CELERY_TRACES = re.compile(r"celery|kombu|broker|/api/jobs|worker\.py", re.I)
 #: Words that would show database code in a project generated without a database.
@@ -105,6 +109,8 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
         expected |= {file.format(package=package) for file in CELERY_FILES}
     if project.answers.get("metrics", True):
         expected |= {file.format(package=package) for file in METRICS_FILES}
+    if project.answers.get("opentelemetry", False):
+        expected |= {file.format(package=package) for file in OTEL_FILES}
     if database or celery:
         expected.add(f"src/{package}/validation.py")
     if project.answers.get("sentry", False):
@@ -131,6 +137,13 @@ def test_no_metrics_leaves_no_trace(copie: Any, name: str) -> None:
 )
 def test_no_sentry_leaves_no_trace(copie: Any, name: str) -> None:
     assert_no_trace(render(copie, name), SENTRY_TRACES)
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, answers in ANSWER_SETS.items() if not answers.get("opentelemetry")]
+)
+def test_no_opentelemetry_leaves_no_trace(copie: Any, name: str) -> None:
+    assert_no_trace(render(copie, name), OTEL_TRACES)
 
 
 def test_no_database_leaves_no_trace(copie: Any) -> None:
