@@ -29,12 +29,13 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "sentry": True,
     },
     "celery-redis": {"celery": True, "sentry": True},
-    # PostgreSQL and Celery: OpenTelemetry with all three instrumentations.
+    # Every observability option on; OpenTelemetry with all three instrumentations.
     "celery-rabbitmq": {
         "celery": True,
         "celery_broker": "rabbitmq",
         "database": "postgresql",
         "opentelemetry": True,
+        "sentry": True,
     },
     "gevent-py313": {
         "worker_class": "gevent",
