@@ -20,13 +20,19 @@ AT_HEAD = ("--vcs-ref", "HEAD", str(TEMPLATE))
 #: Named answer sets: every supported combination the suite renders and checks.
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
-    "postgresql": {"database": "postgresql", "opentelemetry": True},
+    "postgresql": {
+        "database": "postgresql",
+        "opentelemetry": True,
+        "ci": "gitlab",
+        "kubernetes": True,
+    },
     "nodb-sync-py312": {
         "database": "none",
         "worker_class": "sync",
         "python_version": "3.12",
         "celery": True,
         "sentry": True,
+        "kubernetes": True,
     },
     "celery-redis": {"celery": True, "sentry": True},
     # Every observability option on; OpenTelemetry with all three instrumentations.
@@ -36,6 +42,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "database": "postgresql",
         "opentelemetry": True,
         "sentry": True,
+        "kubernetes": True,
     },
     "gevent-py313": {
         "worker_class": "gevent",
@@ -46,6 +53,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     # Free text as people type it: quotes, backslashes, markup; it must arrive verbatim.
     "odd-answers": {
         "metrics": False,
+        "ci": "none",
         "project_name": '2fast <2furious> \\ "TM"',
         "description": 'Say "hi" from C:\\temp; *not* <b>bold</b> | {{ jinja }} # no comment',
         "author_name": 'O\'Brien "Ops" [team]',

@@ -52,6 +52,9 @@ def test_public_answer_keys_are_stable() -> None:
         "metrics",
         "sentry",
         "opentelemetry",
+        "docker",
+        "ci",
+        "kubernetes",
     ]
 
 
@@ -121,6 +124,12 @@ BAD_ANSWERS = [
         {"celery_broker": "rabbitmq", "celery": True, "database": "none"},
         'Use "redis", or a database: RabbitMQ keeps no job results',
         id="rabbitmq-without-database",
+    ),
+    pytest.param({"ci": "jenkins"}, "jenkins", id="ci-jenkins"),
+    pytest.param(
+        {"kubernetes": True},
+        'Use database "postgresql" or "none": pods cannot share one SQLite file',
+        id="kubernetes-sqlite",
     ),
 ]
 #: The width a prompt's bottom bar shows of a validator message on an 80-column terminal.

@@ -22,6 +22,7 @@ COMMON_FILES = {
     ".env.example",
     ".gitignore",
     ".python-version",
+    "Makefile",
     "README.md",
     "gunicorn.conf.py",
     "pyproject.toml",
@@ -85,6 +86,20 @@ SENTRY_TRACES = re.compile(r"sentry", re.I)
 OTEL_FILES = {"src/{package}/telemetry.py", "tests/test_telemetry.py"}
 #: Words that would show tracing code in a project generated without it.
 OTEL_TRACES = re.compile(r"opentelemetry|OTEL_|trace_id|span_id", re.I)
+#: The CI file of each `ci` answer (`none`: no file).
+CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
+#: Words that would show a CI provider in a project generated with ci=none.
+CI_TRACES = re.compile(r"github|gitlab|workflow|\bCI\b")
+#: What kubernetes=true adds; the migrations Job with a database, the worker with Celery.
+KUBERNETES_FILES = {
+    "deploy/deployment.yaml",
+    "deploy/examples/secret.yaml",
+    "deploy/hpa.yaml",
+    "deploy/pdb.yaml",
+    "deploy/service.yaml",
+}
+#: Words that would show Kubernetes files in a project generated without them.
+KUBERNETES_TRACES = re.compile(r"kubernetes|kubectl|deploy/", re.I)
 #: Words that would show Celery code in a project generated without it.
 CELERY_TRACES = re.compile(r"celery|kombu|broker|/api/jobs|worker\.py", re.I)
 #: Words that would show database code in a project generated without a database.
@@ -115,6 +130,14 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
         expected.add(f"src/{package}/validation.py")
     if project.answers.get("sentry", False):
         expected |= {file.format(package=package) for file in SENTRY_FILES}
+    if project.answers.get("ci", "github") != "none":
+        expected.add(CI_FILES[project.answers.get("ci", "github")])
+    if project.answers.get("kubernetes", False):
+        expected |= KUBERNETES_FILES
+        if database:
+            expected.add("deploy/migrate-job.yaml")
+        if celery:
+            expected.add("deploy/worker.yaml")
     assert files_of(project.path) == expected
 
 
@@ -144,6 +167,20 @@ def test_no_sentry_leaves_no_trace(copie: Any, name: str) -> None:
 )
 def test_no_opentelemetry_leaves_no_trace(copie: Any, name: str) -> None:
     assert_no_trace(render(copie, name), OTEL_TRACES)
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("ci") == "none"]
+)
+def test_no_ci_leaves_no_trace(copie: Any, name: str) -> None:
+    assert_no_trace(render(copie, name), CI_TRACES)
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, answers in ANSWER_SETS.items() if not answers.get("kubernetes")]
+)
+def test_no_kubernetes_leaves_no_trace(copie: Any, name: str) -> None:
+    assert_no_trace(render(copie, name), KUBERNETES_TRACES)
 
 
 def test_no_database_leaves_no_trace(copie: Any) -> None:

@@ -1,0 +1,269 @@
+"""Delivery files: CI pipelines, Kubernetes manifests and the Makefile keep their promises."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ANSWER_SETS, Rendered, render
+
+#: The CI file of each `ci` answer, and check-jsonschema's vendored schema for it.
+CI_FILES = {
+    "github": (".github/workflows/ci.yml", "vendor.github-workflows"),
+    "gitlab": (".gitlab-ci.yml", "vendor.gitlab-ci"),
+}
+KUBERNETES_SETS = [name for name, answers in ANSWER_SETS.items() if answers.get("kubernetes")]
+#: What every pipeline runs, in order.
+CHECKS = ["uv sync --locked", "uv run ruff check", "uv run ruff format --check", "uv run mypy"]
+
+
+@pytest.fixture(scope="session")
+def project_of(copie_session: Any) -> Callable[[str], Rendered]:
+    """Render each answer set once per test process: these tests only read the files."""
+    cache: dict[str, Rendered] = {}
+
+    def get(name: str) -> Rendered:
+        if name not in cache:
+            cache[name] = render(copie_session, name)
+        return cache[name]
+
+    return get
+
+
+def tool(name: str) -> str:
+    """Return the path of a command installed in this environment (check-jsonschema, ...)."""
+    return str(Path(sys.executable).with_name(name))
+
+
+def ci_commands(project: Rendered) -> list[str]:
+    """Return every shell command the project's CI runs, in order, whatever the provider."""
+    ci = project.answers.get("ci", "github")
+    if ci == "none":
+        return []
+    config = yaml.safe_load((project.path / CI_FILES[ci][0]).read_text())
+    if ci == "github":
+        jobs = config["jobs"].values()
+        return [step["run"] for job in jobs for step in job["steps"] if "run" in step]
+    jobs = [job for job in config.values() if isinstance(job, dict)]
+    return [line for job in jobs for line in job.get("script", [])]
+
+
+@pytest.mark.parametrize("name", list(ANSWER_SETS))
+def test_ci_files_match_their_schemas(project_of: Callable[[str], Rendered], name: str) -> None:
+    project = project_of(name)
+    ci = project.answers.get("ci", "github")
+    present = [path for path, _ in CI_FILES.values() if (project.path / path).exists()]
+    if ci == "none":
+        assert present == []
+        return
+    path, schema = CI_FILES[ci]
+    assert present == [path]
+    result = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", schema, str(project.path / path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("ci") != "none"]
+)
+def test_ci_runs_every_check_with_the_services_it_needs(
+    project_of: Callable[[str], Rendered], name: str
+) -> None:
+    project = project_of(name)
+    answers = project.answers
+    commands = ci_commands(project)
+    assert [command for command in commands if command in CHECKS] == CHECKS
+    tests = [command for command in commands if command.startswith("uv run pytest")]
+    text = (project.path / CI_FILES[answers.get("ci", "github")][0]).read_text()
+    if answers.get("ci", "github") == "github" and answers.get("celery"):
+        # GitHub's service containers are on 127.0.0.1, where the worker tests look.
+        assert tests == ['uv run pytest -m "broker or not broker"']
+        assert f"image: {answers.get('celery_broker', 'redis')}:" in text
+    else:
+        assert tests == ["uv run pytest"]
+    database = answers.get("database", "sqlite")
+    assert bool(re.search(r"(image|name): postgres:\d", text)) == (database == "postgresql")
+    assert ("DATABASE_URL: postgresql+psycopg://postgres@" in text) == (database == "postgresql")
+    migrate = [command for command in commands if command.endswith("db upgrade")]
+    assert len(migrate) == (database != "none")
+    assert len([command for command in commands if command.startswith("docker build")]) == 1
+    # uv's cache survives between runs.
+    assert "enable-cache: true" in text or "$UV_CACHE_DIR" in text
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_no_docker_builds_no_image(copie: Any, ci: str) -> None:
+    project = render(copie, "defaults", ci=ci, docker=False)
+    assert not any("docker" in command for command in ci_commands(project))
+    assert "docker" not in (project.path / "Makefile").read_text()
+
+
+def make_commands(project: Rendered, target: str) -> list[str]:
+    """Return what `make -n target` would run in the project."""
+    result = subprocess.run(
+        ["make", "-n", target], cwd=project.path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("name", ["defaults", "nodb-sync-py312"])
+def test_every_everyday_command_is_one_line_over_uv(
+    project_of: Callable[[str], Rendered], name: str
+) -> None:
+    project = project_of(name)
+    database = project.answers.get("database", "sqlite") != "none"
+    targets = ["install", "lint", "test", "serve", *(["migrate"] if database else []), "image"]
+    for target in targets:
+        (command,) = make_commands(project, target)
+        assert command.startswith(("uv ", "docker build ")), command
+    assert "uv run flask --app" in make_commands(project, "serve")[0]
+    listed = subprocess.run(
+        ["make"], cwd=project.path, capture_output=True, text=True, check=True
+    ).stdout
+    assert [line.split("\t")[0] for line in listed.splitlines() if line] == [
+        "help",
+        "install",
+        "lint",
+        "format",
+        "test",
+        "serve",
+        *(["migrate"] if database else []),
+        "image",
+    ]
+
+
+def manifests(project: Rendered) -> dict[str, dict[str, Any]]:
+    """Return every manifest in deploy/, by its path there."""
+    return {
+        path.relative_to(project.path / "deploy").as_posix(): yaml.safe_load(path.read_text())
+        for path in sorted((project.path / "deploy").rglob("*.yaml"))
+    }
+
+
+def pod_specs(project: Rendered) -> dict[str, dict[str, Any]]:
+    """Return the pod template of every Deployment and Job, by file."""
+    return {
+        path: manifest["spec"]["template"]["spec"]
+        for path, manifest in manifests(project).items()
+        if manifest["kind"] in {"Deployment", "Job"}
+    }
+
+
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
+
+
+@pytest.mark.parametrize("name", KUBERNETES_SETS)
+def test_manifests_are_valid_kubernetes(project_of: Callable[[str], Rendered], name: str) -> None:
+    project = project_of(name)
+    found = manifests(project)
+    expected = {"deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "examples/secret.yaml"}
+    if project.answers.get("database", "sqlite") != "none":
+        expected.add("migrate-job.yaml")
+    if project.answers.get("celery"):
+        expected.add("worker.yaml")
+    assert set(found) == expected
+    files = [str(path) for path in (project.path / "deploy").rglob("*.yaml")]
+    result = subprocess.run(
+        [tool("kubernetes-validate"), "--strict", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", KUBERNETES_SETS)
+def test_termination_grace_outlasts_prestop_and_graceful_timeout(
+    project_of: Callable[[str], Rendered], name: str
+) -> None:
+    project = project_of(name)
+    conf = (project.path / "gunicorn.conf.py").read_text()
+    (default,) = re.findall(r'_env_int\("GUNICORN_GRACEFUL_TIMEOUT", (\d+)\)', conf)
+    pod = pod_specs(project)["deployment.yaml"]
+    (web,) = pod["containers"]
+    graceful = int(env_of(web).get("GUNICORN_GRACEFUL_TIMEOUT", default))
+    command = web["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep"
+    assert pod["terminationGracePeriodSeconds"] > int(command[1]) + graceful
+
+
+def cpus(quantity: str) -> float:
+    """Return a Kubernetes CPU quantity ("500m", "1") in CPUs."""
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+@pytest.mark.parametrize("name", KUBERNETES_SETS)
+def test_web_concurrency_follows_the_cpu_limit(
+    project_of: Callable[[str], Rendered], name: str
+) -> None:
+    """WEB_CONCURRENCY is what gunicorn.conf.py would choose for the limit: 2 * CPUs + 1."""
+    project = project_of(name)
+    assert "2 * usable_cpus() + 1" in (project.path / "gunicorn.conf.py").read_text()
+    (web,) = pod_specs(project)["deployment.yaml"]["containers"]
+    limit = math.ceil(cpus(web["resources"]["limits"]["cpu"]))
+    assert int(env_of(web)["WEB_CONCURRENCY"]) == 2 * limit + 1
+
+
+@pytest.mark.parametrize("name", KUBERNETES_SETS)
+def test_pods_run_as_non_root_on_a_read_only_root(
+    project_of: Callable[[str], Rendered], name: str
+) -> None:
+    project = project_of(name)
+    slug = (project.path / "pyproject.toml").read_text().split('name = "')[1].split('"')[0]
+    for path, pod in pod_specs(project).items():
+        assert pod["securityContext"]["runAsNonRoot"] is True, path
+        assert pod["automountServiceAccountToken"] is False, path
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        for container in pod["containers"]:
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, path
+            assert security["allowPrivilegeEscalation"] is False, path
+            assert security["capabilities"]["drop"] == ["ALL"], path
+            resources = container["resources"]
+            assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+            assert container["envFrom"] == [{"secretRef": {"name": slug}}], path
+            assert env_of(container)["APP_ENV"] == "production"
+            mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+            assert "emptyDir" in volumes[mounts["/tmp"]], path  # noqa: S108 (a mount point)
+            if path != "migrate-job.yaml":
+                # gunicorn's heartbeat files and prometheus' value files: on a RAM disk.
+                shm = volumes[mounts["/dev/shm"]]  # noqa: S108 (a mount point)
+                assert shm["emptyDir"]["medium"] == "Memory", path
+                assert "emptyDir" in volumes[mounts["/app/instance"]], path
+
+
+@pytest.mark.parametrize("name", KUBERNETES_SETS)
+def test_probes_and_secrets(project_of: Callable[[str], Rendered], name: str) -> None:
+    project = project_of(name)
+    (web,) = pod_specs(project)["deployment.yaml"]["containers"]
+    for probe, path in [("livenessProbe", "/livez"), ("readinessProbe", "/readyz")]:
+        get = web[probe]["httpGet"]
+        assert get["path"] == path
+        # TRUSTED_HOSTS would refuse the pod IP the kubelet sends as Host otherwise.
+        assert get["httpHeaders"] == [{"name": "Host", "value": "localhost"}]
+    found = manifests(project)
+    assert "replicas" not in found["deployment.yaml"]["spec"]  # the autoscaler owns it
+    assert found["hpa.yaml"]["spec"]["minReplicas"] >= 2
+    secret = found["examples/secret.yaml"]
+    assert set(secret["stringData"].values()) == {""}, "no secret value is ever committed"
+    assert "SECRET_KEY" in secret["stringData"]
+    assert ("DATABASE_URL" in secret["stringData"]) == (
+        project.answers.get("database") == "postgresql"
+    )
+    assert ("CELERY_BROKER_URL" in secret["stringData"]) == bool(project.answers.get("celery"))
