@@ -46,6 +46,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     # Free text as people type it: quotes, backslashes, markup; it must arrive verbatim.
     "odd-answers": {
         "metrics": False,
+        "docker": False,
         "project_name": '2fast <2furious> \\ "TM"',
         "description": 'Say "hi" from C:\\temp; *not* <b>bold</b> | {{ jinja }} # no comment',
         "author_name": 'O\'Brien "Ops" [team]',

@@ -52,6 +52,7 @@ def test_public_answer_keys_are_stable() -> None:
         "metrics",
         "sentry",
         "opentelemetry",
+        "docker",
     ]
 
 

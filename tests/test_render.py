@@ -85,6 +85,10 @@ SENTRY_TRACES = re.compile(r"sentry", re.I)
 OTEL_FILES = {"src/{package}/telemetry.py", "tests/test_telemetry.py"}
 #: Words that would show tracing code in a project generated without it.
 OTEL_TRACES = re.compile(r"opentelemetry|OTEL_|trace_id|span_id", re.I)
+#: What docker=true (the default) adds.
+DOCKER_FILES = {"Dockerfile", ".dockerignore"}
+#: Words that would show container files in a project generated without them.
+DOCKER_TRACES = re.compile(r"docker|hadolint|HEALTHCHECK", re.I)
 #: Words that would show Celery code in a project generated without it.
 CELERY_TRACES = re.compile(r"celery|kombu|broker|/api/jobs|worker\.py", re.I)
 #: Words that would show database code in a project generated without a database.
@@ -115,6 +119,8 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
         expected.add(f"src/{package}/validation.py")
     if project.answers.get("sentry", False):
         expected |= {file.format(package=package) for file in SENTRY_FILES}
+    if project.answers.get("docker", True):
+        expected |= DOCKER_FILES
     assert files_of(project.path) == expected
 
 
@@ -144,6 +150,13 @@ def test_no_sentry_leaves_no_trace(copie: Any, name: str) -> None:
 )
 def test_no_opentelemetry_leaves_no_trace(copie: Any, name: str) -> None:
     assert_no_trace(render(copie, name), OTEL_TRACES)
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("docker") is False]
+)
+def test_no_docker_leaves_no_trace(copie: Any, name: str) -> None:
+    assert_no_trace(render(copie, name), DOCKER_TRACES)
 
 
 def test_no_database_leaves_no_trace(copie: Any) -> None:
