@@ -88,7 +88,7 @@ OTEL_FILES = {"src/{package}/telemetry.py", "tests/test_telemetry.py"}
 #: Words that would show tracing code in a project generated without it.
 OTEL_TRACES = re.compile(r"opentelemetry|OTEL_|trace_id|span_id", re.I)
 #: What docker=true (the default) adds.
-DOCKER_FILES = {"Dockerfile", ".dockerignore"}
+DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}
 #: Words that would show container files in a project generated without them.
 DOCKER_TRACES = re.compile(r"docker|hadolint|HEALTHCHECK", re.I)
 #: Words that would show Celery code in a project generated without it.
