@@ -4,8 +4,11 @@ Usage: python hooks/task.py {copy|update|conflicts} PATH
 
 `copy` and `update` (Copier's _copier_operation) run from `_tasks`, on every render;
 `conflicts` runs from an unversioned `_migrations` entry, once, after an update merged.
+A project that passes the checks gets its uv.lock written, or refreshed after an update.
 """
 
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +19,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hooks.checks import check_tree, find_conflicts, format_conflicts, format_report, iter_files
 
 OPERATIONS = ("copy", "update", "conflicts")
+#: Seconds `uv lock` may take: a resolution from a cold cache, on a slow index.
+LOCK_TIMEOUT = 300
+
+
+def lock(root: Path) -> bool:
+    """Write or refresh root/uv.lock with uv; print what to run instead when that fails."""
+    if not (root / "pyproject.toml").is_file():
+        return False
+    later = f"Run `uv lock` in {root} once PyPI answers: the image builds from uv.lock."
+    uv = shutil.which("uv")
+    if uv is None:
+        print(f"uv is not on PATH, so uv.lock was not written. {later}", file=sys.stderr)
+        return False
+    try:
+        # An update keeps every pin the lock has and resolves only what pyproject changed.
+        result = subprocess.run(  # noqa: S603 (uv from PATH, fixed arguments)
+            [uv, "lock", "--no-progress"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=LOCK_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        print(f"`uv lock` took over {LOCK_TIMEOUT} s and was stopped. {later}", file=sys.stderr)
+        return False
+    if result.returncode != 0:
+        reason = result.stderr.strip().splitlines()[-1:] or ["no message"]
+        print(f"`uv lock` failed ({reason[0]}). {later}", file=sys.stderr)
+        return False
+    print(f"Locked the dependencies in {root / 'uv.lock'}.", file=sys.stderr)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     count = sum(1 for _ in iter_files(root))
     print(f"Validated {count} files in {root}: no problems.", file=sys.stderr)
+    lock(root)  # Never fails the render: offline, it says what to run.
     return 0
 
 

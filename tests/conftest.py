@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plumbum import local
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 #: This work tree as Copier's source: without a ref Copier takes the latest release tag.
@@ -54,6 +55,7 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
     "odd-answers": {
         "metrics": False,
         "ci": "none",
+        "docker": False,
         "project_name": '2fast <2furious> \\ "TM"',
         "description": 'Say "hi" from C:\\temp; *not* <b>bold</b> | {{ jinja }} # no comment',
         "author_name": 'O\'Brien "Ops" [team]',
@@ -74,7 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Hide the user's own Copier settings and git identity from every test."""
+    """Hide the user's own Copier settings and git identity; show uv every Python here."""
     settings = tmp_path_factory.mktemp("copier-settings") / "settings.yml"
     settings.write_text("{}\n")
     with pytest.MonkeyPatch.context() as patch:
@@ -83,6 +85,17 @@ def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> Itera
             patch.setenv(variable, "Template Tests")
         for variable in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
             patch.setenv(variable, "tests@example.com")
+        # The copy task's `uv lock` needs a Python of the project's version on PATH (uv would
+        # download one, which this machine cannot): pyenv's shims answer for one version only.
+        found = tmp_path_factory.mktemp("pythons")
+        for version in ("3.11", "3.12", "3.13"):
+            binary = interpreter(version)
+            if binary is not None:
+                (found / f"python{version}").symlink_to(binary)
+        path = f"{found}{os.pathsep}{os.environ['PATH']}"
+        patch.setenv("PATH", path)
+        # Copier runs tasks with plumbum's environment, a copy of os.environ taken at import.
+        patch.setitem(local.env, "PATH", path)  # type: ignore[arg-type]  # a mutable mapping
         yield
 
 

@@ -253,7 +253,10 @@ def test_format_report_is_empty_without_problems(tmp_path: Path) -> None:
     assert format_report([], tmp_path) == ""
 
 
-def test_task_passes_clean_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_task_passes_clean_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-uv"))  # locking: test_the_task_locks_…
     make_tree(tmp_path, CLEAN)
     assert task.main(["copy", str(tmp_path)]) == 0
     assert f"Validated {len(CLEAN)} files in {tmp_path}" in capsys.readouterr().err
@@ -293,6 +296,57 @@ def test_task_runs_by_path_from_another_directory(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert "a.py:1: unrendered Jinja" in result.stderr
+
+
+def fake_uv(folder: Path, script: str) -> Path:
+    """Put a `uv` that runs the shell `script` in `folder`, and return the folder."""
+    folder.mkdir()
+    uv = folder / "uv"
+    uv.write_text(f"#!/bin/sh\n{script}\n")
+    uv.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("script", "locked", "message"),
+    [
+        pytest.param('echo "$@" > uv.lock', True, "Locked the dependencies", id="locks"),
+        pytest.param(
+            "echo 'error: Failed to fetch: https://pypi.org/simple/flask/' >&2; exit 2",
+            False,
+            "`uv lock` failed (error: Failed to fetch",
+            id="offline",
+        ),
+        pytest.param(None, False, "uv is not on PATH", id="no-uv"),
+    ],
+)
+def test_the_task_locks_or_says_what_to_run(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    script: str | None,
+    locked: bool,
+    message: str,
+) -> None:
+    project = make_tree(tmp_path / "project", {**CLEAN, "pyproject.toml": "[project]\n"})
+    path = fake_uv(tmp_path / "bin", script) if script else tmp_path / "empty"
+    monkeypatch.setenv("PATH", str(path))
+    assert task.main(["copy", str(project)]) == 0  # never fails the copy
+    err = capsys.readouterr().err
+    assert message in err
+    assert (project / "uv.lock").is_file() == locked
+    if locked:
+        assert (project / "uv.lock").read_text() == "lock --no-progress\n"
+    else:
+        assert f"Run `uv lock` in {project}" in err
+
+
+def test_the_task_locks_only_a_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(fake_uv(tmp_path / "bin", "echo > uv.lock")))
+    no_project = {path: text for path, text in CLEAN.items() if path != "pyproject.toml"}
+    project = make_tree(tmp_path / "project", no_project)
+    assert task.main(["update", str(project)]) == 0
+    assert not (project / "uv.lock").exists()
 
 
 @pytest.mark.parametrize("module", ["checks.py", "task.py"])

@@ -41,6 +41,8 @@ COMMON_FILES = {
     "tests/test_request_log.py",
     "tests/test_security.py",
     "tests/test_wsgi.py",
+    # Written by the copy task (`uv lock`); the suite runs where uv and PyPI are reachable.
+    "uv.lock",
 }
 PACKAGE_FILES = {
     "__init__.py",
@@ -100,6 +102,10 @@ KUBERNETES_FILES = {
 }
 #: Words that would show Kubernetes files in a project generated without them.
 KUBERNETES_TRACES = re.compile(r"kubernetes|kubectl|deploy/", re.I)
+#: What docker=true (the default) adds.
+DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}
+#: Words that would show container files in a project generated without them.
+DOCKER_TRACES = re.compile(r"docker|hadolint|HEALTHCHECK", re.I)
 #: Words that would show Celery code in a project generated without it.
 CELERY_TRACES = re.compile(r"celery|kombu|broker|/api/jobs|worker\.py", re.I)
 #: Words that would show database code in a project generated without a database.
@@ -138,6 +144,8 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
             expected.add("deploy/migrate-job.yaml")
         if celery:
             expected.add("deploy/worker.yaml")
+    if project.answers.get("docker", True):
+        expected |= DOCKER_FILES
     assert files_of(project.path) == expected
 
 
@@ -181,6 +189,13 @@ def test_no_ci_leaves_no_trace(copie: Any, name: str) -> None:
 )
 def test_no_kubernetes_leaves_no_trace(copie: Any, name: str) -> None:
     assert_no_trace(render(copie, name), KUBERNETES_TRACES)
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("docker") is False]
+)
+def test_no_docker_leaves_no_trace(copie: Any, name: str) -> None:
+    assert_no_trace(render(copie, name), DOCKER_TRACES)
 
 
 def test_no_database_leaves_no_trace(copie: Any) -> None:

