@@ -88,10 +88,8 @@ def test_ci_runs_every_check_with_the_services_it_needs(
     assert [command for command in commands if command in CHECKS] == CHECKS
     tests = [command for command in commands if command.startswith("uv run pytest")]
     text = (project.path / CI_FILES[answers.get("ci", "github")][0]).read_text()
-    if answers.get("ci", "github") == "github" and answers.get("celery"):
-        # GitHub's service containers are on 127.0.0.1, where the worker tests look.
-        assert tests == ['uv run pytest -m "broker or not broker"']
-        assert f"image: {answers.get('celery_broker', 'redis')}:" in text
+    if answers.get("celery"):
+        assert_worker_tests_run_on_a_broker_service(answers, tests, text)
     else:
         assert tests == ["uv run pytest"]
     database = answers.get("database", "sqlite")
@@ -102,6 +100,43 @@ def test_ci_runs_every_check_with_the_services_it_needs(
     assert len([command for command in commands if command.startswith("docker build")]) == 1
     # uv's cache survives between runs.
     assert "enable-cache: true" in text or "$UV_CACHE_DIR" in text
+
+
+def assert_worker_tests_run_on_a_broker_service(
+    answers: dict[str, Any], tests: list[str], text: str
+) -> None:
+    """The real-worker tests run, against a broker service the suite can reach."""
+    assert tests == ['uv run pytest -m "broker or not broker"']
+    broker = answers.get("celery_broker", "redis")
+    assert re.search(rf"(image|name): {broker}:\d", text)
+    if answers.get("ci", "github") == "gitlab":
+        # GitHub's service ports are on 127.0.0.1, where the suite looks by default; a
+        # GitLab service has a host name, which the suite reads from TEST_BROKER_URL.
+        assert f"TEST_BROKER_URL: {'redis' if broker == 'redis' else 'amqp'}://" in text
+        assert "@broker:" in text or "//broker:" in text
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_gitlab_runs_the_worker_tests_on_a_broker_service(copie: Any, broker: str) -> None:
+    database = "postgresql" if broker == "rabbitmq" else "sqlite"
+    project = render(copie, "defaults", ci="gitlab", celery=True, celery_broker=broker,
+                     database=database)  # fmt: skip
+    tests = [command for command in ci_commands(project) if command.startswith("uv run pytest")]
+    text = (project.path / ".gitlab-ci.yml").read_text()
+    assert_worker_tests_run_on_a_broker_service(project.answers, tests, text)
+    result = subprocess.run(
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.gitlab-ci",
+            str(project.path / ".gitlab-ci.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
@@ -267,3 +302,44 @@ def test_probes_and_secrets(project_of: Callable[[str], Rendered], name: str) ->
         project.answers.get("database") == "postgresql"
     )
     assert ("CELERY_BROKER_URL" in secret["stringData"]) == bool(project.answers.get("celery"))
+
+
+def lint(*command: str, cwd: Path) -> None:
+    """Run a linter installed here on files of a project; fail with what it said."""
+    result = subprocess.run(
+        [tool(command[0]), *command[1:]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("kubernetes", [True, False], ids=["kubernetes", "no-kubernetes"])
+@pytest.mark.parametrize("ci", ["github", "gitlab", "none"])
+@pytest.mark.parametrize("docker", [True, False], ids=["docker", "no-docker"])
+def test_every_combination_of_the_delivery_switches_passes_the_linters(
+    copie: Any, docker: bool, ci: str, kubernetes: bool
+) -> None:
+    """All twelve: each file a switch adds is accepted by its linter, whatever the others."""
+    switches = {"docker": docker, "ci": ci, "kubernetes": kubernetes}
+    # PostgreSQL and Celery: the most files (a migrations Job, a worker, compose services).
+    project = render(copie, "defaults", database="postgresql", celery=True, **switches)
+    root = project.path
+    assert (root / "Dockerfile").exists() == docker
+    if docker:
+        lint("hadolint", "--no-color", "--failure-threshold", "info", "Dockerfile", cwd=root)
+        lint("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml",
+             cwd=root)  # fmt: skip
+    for answer, (path, schema) in CI_FILES.items():
+        assert (root / path).exists() == (ci == answer)
+        if ci == answer:
+            lint("check-jsonschema", "--builtin-schema", schema, path, cwd=root)
+            builds = [line for line in ci_commands(project) if line.startswith("docker build")]
+            assert len(builds) == docker
+    assert (root / "deploy").exists() == kubernetes
+    if kubernetes:
+        files = [str(path) for path in (root / "deploy").rglob("*.yaml")]
+        lint("kubernetes-validate", "--strict", *files, cwd=root)

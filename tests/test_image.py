@@ -137,6 +137,7 @@ class Container:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}{path}", data=data, method=method
         )
+        request.add_header("Host", "api.example.com")  # one of TRUSTED_HOSTS
         if data is not None:
             request.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (http, loopback)
@@ -171,6 +172,9 @@ def test_the_image_is_built_served_and_stopped(project: Rendered, image: str) ->
     port = free_port()
     url, created = database_url(project)
     env = {"SECRET_KEY": SECRET_KEY, "PORT": str(port), "WEB_CONCURRENCY": "2"}
+    # As in production: only named hosts. The HEALTHCHECK says Host: localhost, as the
+    # README asks to list (Kubernetes' probes do the same).
+    env["TRUSTED_HOSTS"] = "api.example.com,localhost"
     if url:
         env["DATABASE_URL"] = url
     if project.answers.get("celery"):
