@@ -1,4 +1,4 @@
-"""Static checks over a generated project: Jinja leftovers, syntax, secrets.
+"""Static checks over a generated project: Jinja leftovers, syntax, secrets, Flask pitfalls.
 
 Copier runs this module inside its own interpreter, so it may import only the
 standard library and Copier's own dependencies (PyYAML and Jinja2).
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import yaml
+
+from hooks import doctor
 
 # Copier may run this on Python 3.10, below this repository's own minimum.
 if sys.version_info >= (3, 11):  # noqa: UP036
@@ -352,7 +354,22 @@ def check_tree(root: Path) -> list[Problem]:
         if text is not None:
             for check in CONTENT_CHECKS:
                 problems += check(rel, text)
+    problems += check_pitfalls(root)
     return sorted(problems, key=lambda problem: (problem.path, problem.line))
+
+
+def check_pitfalls(root: Path) -> list[Problem]:
+    """Report what doctor finds in the project's Python code, syntax errors aside."""
+    return [
+        Problem(
+            Path(finding.path).relative_to(root).as_posix(),
+            finding.line,
+            f"{finding.rule} {finding.message} (doctor: {doctor.RULES[finding.rule].fix})",
+        )
+        for finding in doctor.check_paths([root])
+        # check_syntax reports these already, with the same position.
+        if finding.rule != "FD001"
+    ]
 
 
 def _report(heading: str, problems: list[Problem], advice: str) -> str:

@@ -1,0 +1,1 @@
+../../hooks/doctor.py

@@ -1,0 +1,631 @@
+"""doctor: every rule fires where the pitfall is, stays silent on correct code, and its CLI.
+
+Each case is a little project: file names and their source. A line that ends with
+`# expect: FD101` must get exactly that finding; every other line must get none.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+from typer.testing import CliRunner
+
+from hooks import doctor
+from hooks.checks import check_tree
+from hooks.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPECT = re.compile(r"#\s*expect:\s*([A-Z0-9, ]+)$")
+
+#: The pitfalls, one case per way each rule is met.
+BAD: dict[str, dict[str, str]] = {
+    "thread-reads-request": {
+        "app.py": """
+            import threading
+            from flask import request
+
+            def send():
+                print(request.path)  # expect: FD101
+
+            def view():
+                threading.Thread(target=send).start()
+        """,
+    },
+    "executor-and-to-thread-and-timer": {
+        "app.py": """
+            import asyncio
+            import flask
+            from threading import Timer
+            from concurrent.futures import ThreadPoolExecutor
+            from flask import g, session as s
+
+            pool = ThreadPoolExecutor()
+
+            def audit(user):
+                return s["user"], user  # expect: FD101
+
+            def later():
+                return g.user  # expect: FD101
+
+            def view():
+                pool.submit(audit, 1)
+                pool.map(lambda n: flask.request.args, [1])  # expect: FD101
+                Timer(1.0, later).start()
+
+            async def other():
+                await asyncio.to_thread(lambda: flask.current_app.name)  # expect: FD101
+        """,
+    },
+    "celery-task-body-and-delay": {
+        "tasks.py": """
+            from celery import shared_task
+            from flask import request, g
+
+            @shared_task
+            def notify():
+                return request.remote_addr  # expect: FD101
+
+            def export():
+                return request.args  # expect: FD101
+
+            def view():
+                export.delay()
+
+            @shared_task
+            def uses_g_in_flasks_task_context():
+                return g.get("x")
+        """,
+    },
+    "extension-bound-at-import": {
+        "app.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+            from flask_migrate import Migrate
+
+            app = Flask(__name__)
+            db = SQLAlchemy(app)  # expect: FD201
+            migrate = Migrate()
+            migrate.init_app(app, db)  # expect: FD201
+        """,
+    },
+    "module-level-app-beside-a-factory": {
+        "pkg/__init__.py": """
+            from flask import Flask
+
+            def create_app():
+                app = Flask(__name__)
+                return app
+        """,
+        "pkg/wsgi.py": """
+            from flask import Flask
+
+            app = Flask(__name__)  # expect: FD202
+        """,
+    },
+    "view-mutates-module-state": {
+        "views.py": """
+            from collections import defaultdict
+            from flask import Blueprint, Flask
+
+            bp = Blueprint("views", __name__)
+            app = Flask(__name__)
+            SEEN = []
+            COUNTS = defaultdict(int)
+            CACHE = {}
+            total = 0
+
+            class Stats:
+                last = None
+
+            STATS = Stats()
+
+            @bp.route("/hit")
+            def hit():
+                global total
+                SEEN.append(1)  # expect: FD301
+                COUNTS["hits"] += 1  # expect: FD301
+                total = total + 1  # expect: FD301
+                return "ok"
+
+            @bp.post("/cache/<key>")
+            def put(key):
+                CACHE[key] = 1  # expect: FD301
+                STATS.last = key  # expect: FD301
+                return "ok"
+
+            @app.before_request
+            def configure():
+                app.config["X"] = 1  # expect: FD301
+        """,
+    },
+    "mutable-default-in-a-view": {
+        "views.py": """
+            from flask import Blueprint
+
+            bp = Blueprint("views", __name__)
+
+            @bp.get("/tags")
+            def tags(seen=[], *, options={}):  # expect: FD302, FD302
+                return seen
+        """,
+    },
+    "blocking-calls-in-async-views": {
+        "views.py": """
+            import subprocess
+            import time
+            import urllib.request
+
+            import requests
+            from flask import Blueprint
+            from .extensions import db
+            from .models import Item
+
+            bp = Blueprint("views", __name__)
+
+            @bp.get("/slow")
+            async def slow():
+                time.sleep(1)  # expect: FD401
+                requests.get("https://example.com")  # expect: FD401
+                urllib.request.urlopen("https://example.com")  # expect: FD401
+                subprocess.run(["true"])  # expect: FD401
+                db.session.execute("select 1")  # expect: FD401
+                return Item.query.filter_by(id=1).first()  # expect: FD401
+        """,
+    },
+    "secrets-debug-and-dev-server": {
+        "app.py": """
+            import os
+            from flask import Flask
+
+            SECRET_KEY = "s3cr3t-value"  # expect: FD501
+            DATABASE_URL = "postgresql://app:hunter2@db.example.com/app"  # expect: FD501
+            DEBUG = True  # expect: FD502
+            app = Flask(__name__)
+            app.secret_key = "another"  # expect: FD501
+            app.config.from_mapping(API_TOKEN="abc123")  # expect: FD501
+            app.config["DEBUG"] = True  # expect: FD502
+            token = os.environ.get("SECRET_KEY", "dev")  # expect: FD501
+
+            class Config:
+                MAIL_PASSWORD = "letmein"  # expect: FD501
+
+            app.run(debug=True)  # expect: FD503, FD502
+        """,
+    },
+    "teardown-that-can-raise": {
+        "db.py": """
+            from flask import g
+
+            def close_db(e=None):
+                db = g.pop("db", None)
+                if db is not None:
+                    db.close()  # expect: FD601
+
+            def init_app(app):
+                app.teardown_appcontext(close_db)
+
+            def register(bp):
+                @bp.teardown_request
+                def fail(error):
+                    if error is None:
+                        raise RuntimeError("no")  # expect: FD601
+        """,
+    },
+    "logging-after-the-app": {
+        "app.py": """
+            import logging
+            import logging.config
+            from flask import Flask
+
+            def create_app():
+                app = Flask(__name__)
+                logging.config.dictConfig({"version": 1})  # expect: FD701
+                return app
+
+            def configure_logging(app):
+                logging.basicConfig(level="INFO")  # expect: FD701
+        """,
+    },
+    "gunicorn-preload-with-an-engine-made-at-import": {
+        "gunicorn.conf.py": """
+            preload_app = True
+        """,
+        "pkg/__init__.py": "",
+        "pkg/db.py": """
+            import redis
+            from sqlalchemy import create_engine
+
+            engine = create_engine("sqlite://")  # expect: FD801
+            cache = redis.Redis()  # expect: FD801
+        """,
+    },
+    "gunicorn-fixed-workers-in-a-container": {
+        "Dockerfile": "FROM python:3.12-slim\n",
+        "gunicorn.conf.py": """
+            workers = 4  # expect: FD802
+        """,
+    },
+    "gunicorn-gevent-after-requests": {
+        "gunicorn_conf.py": """
+            import requests
+
+            worker_class = "gevent"  # expect: FD803
+        """,
+    },
+    "gunicorn-gevent-with-preload": {
+        "gunicorn.conf.py": """
+            import os
+
+            worker_class = os.environ.get("WORKER_CLASS", "gevent")  # expect: FD803
+            preload_app = True
+        """,
+    },
+    "a-syntax-error-and-a-good-file": {
+        "broken.py": """
+            def broken(:  # expect: FD001
+                pass
+        """,
+        "app.py": """
+            from flask import Flask
+            app = Flask(__name__)
+            app.run()  # expect: FD503
+        """,
+    },
+}
+
+#: Correct code, including every pattern the template generates: no finding at all.
+GOOD: dict[str, dict[str, str]] = {
+    "context-carried-into-threads": {
+        "app.py": """
+            import threading
+            from concurrent.futures import ThreadPoolExecutor
+            from flask import copy_current_request_context, current_app, request
+
+            pool = ThreadPoolExecutor()
+
+            def carry(fn):
+                app = current_app._get_current_object()
+                def run(*args):
+                    with app.app_context():
+                        return fn(*args)
+                return run
+
+            def send(path):
+                print(path)
+
+            def view():
+                @copy_current_request_context
+                def inside():
+                    return request.path
+
+                threading.Thread(target=inside).start()
+                threading.Thread(target=carry(send), args=(request.path,)).start()
+                pool.submit(copy_current_request_context(lambda: request.path))
+                pool.submit(send, request.path)
+
+            def in_an_app_context(app):
+                def job():
+                    with app.test_request_context("/"):
+                        return request.path
+                threading.Thread(target=job).start()
+        """,
+    },
+    "the-factory-pattern": {
+        "pkg/__init__.py": """
+            import logging.config
+            from flask import Flask
+            from .extensions import db
+
+            def create_app(config=None):
+                logging.config.dictConfig({"version": 1})
+                app = Flask(__name__)
+                app.config.from_mapping(config or {})
+                db.init_app(app)
+                return app
+        """,
+        "pkg/extensions.py": """
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+        """,
+        "pkg/wsgi.py": """
+            from . import create_app
+
+            app = create_app()
+        """,
+    },
+    "views-with-local-state": {
+        "views.py": """
+            from flask import Blueprint, g, session
+
+            bp = Blueprint("views", __name__)
+            ALLOWED = frozenset({"a", "b"})
+            DEFAULTS = {"page": 1}
+
+            @bp.get("/items")
+            def items(tags=None, page=1, names=()):
+                seen = []
+                seen.append(1)
+                options = dict(DEFAULTS)
+                options["page"] = page
+                g.user = "me"
+                session["n"] = 1
+                return {"ok": "a" in ALLOWED, "options": options}
+        """,
+    },
+    "async-views-that-await": {
+        "views.py": """
+            import asyncio
+            import time
+            from flask import Blueprint, session
+
+            bp = Blueprint("views", __name__)
+
+            @bp.get("/wait")
+            async def wait(db):
+                await asyncio.sleep(1)
+                await asyncio.to_thread(time.sleep, 1)
+                await db.session.execute("select 1")
+                return session.get("user")
+
+            def not_async():
+                time.sleep(1)
+        """,
+    },
+    "secrets-from-the-environment": {
+        "config.py": """
+            import os
+
+            SECRET_KEY = os.environ["SECRET_KEY"]
+            API_TOKEN = os.environ.get("API_TOKEN")
+            DEBUG = os.environ.get("DEBUG") == "1"
+            TOKEN_HEADER = "X-Token"
+            PASSWORD_MIN_LENGTH = 12
+            RESET_PASSWORD = "reset_password"
+            DATABASE_URL_EXAMPLE = "postgresql://user:password@host:5432/name"
+            LOCAL_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672//"
+            SESSION_COOKIE_SECURE = "true"
+
+            def form_field():
+                password = "shown-in-the-form"
+                return {"password": password}
+
+            if __name__ == "__main__":
+                from app import app
+                app.run()
+        """,
+        "tests/test_config.py": """
+            CONFIG = {"SECRET_KEY": "x" * 32, "DEBUG": True}
+        """,
+    },
+    "teardown-handlers-that-cannot-raise": {
+        "db.py": """
+            import contextlib
+            import logging
+
+            from flask import g
+
+            logger = logging.getLogger(__name__)
+
+            def close_db(error=None):
+                db = g.pop("db", None)
+                if db is None:
+                    return
+                try:
+                    db.close()
+                except Exception:
+                    logger.exception("could not close")
+
+            def init_app(app):
+                app.teardown_appcontext(close_db)
+
+                @app.teardown_request
+                def quiet(error):
+                    with contextlib.suppress(Exception):
+                        g.pop("span").end()
+        """,
+    },
+    "gunicorn-config-as-generated": {
+        "Dockerfile": "FROM python:3.12-slim\n",
+        "gunicorn.conf.py": """
+            import os
+
+            from pkg.config import load_config
+
+            workers = int(os.environ.get("WEB_CONCURRENCY", 3))
+            worker_class = "gevent"
+            preload_app = False
+        """,
+        "pkg/__init__.py": "",
+        "pkg/db.py": """
+            from sqlalchemy import create_engine
+
+            engine = create_engine("sqlite://")
+        """,
+    },
+    "gevent-patched-first": {
+        "gunicorn.conf.py": """
+            from gevent import monkey
+
+            monkey.patch_all()
+
+            import requests
+
+            worker_class = "gevent"
+            preload_app = True
+        """,
+    },
+    "ignored-on-purpose": {
+        "app.py": """
+            from flask import Blueprint
+
+            bp = Blueprint("views", __name__)
+            HITS = []
+
+            @bp.get("/")
+            def index():
+                HITS.append(1)  # doctor: ignore[FD301] a per-process sample, on purpose
+                return "ok"
+        """,
+    },
+}
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    """Write a case's files under root."""
+    for name, source in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dedent(source).lstrip("\n"))
+
+
+def expected(root: Path, files: dict[str, str]) -> list[tuple[str, int, str]]:
+    """Return the (file, line, rule) that the case's `# expect:` comments name."""
+    found = []
+    for name in files:
+        for number, line in enumerate((root / name).read_text().splitlines(), start=1):
+            match = EXPECT.search(line)
+            if match:
+                found += [(name, number, rule.strip()) for rule in match.group(1).split(",")]
+    return sorted(found)
+
+
+def findings(root: Path) -> list[tuple[str, int, str]]:
+    """Return (file, line, rule) for everything doctor finds under root."""
+    return sorted(
+        (Path(f.path).relative_to(root).as_posix(), f.line, f.rule)
+        for f in doctor.check_paths([root])
+    )
+
+
+@pytest.mark.parametrize("files", BAD.values(), ids=BAD.keys())
+def test_each_pitfall_is_found_at_its_line(tmp_path: Path, files: dict[str, str]) -> None:
+    write(tmp_path, files)
+    assert findings(tmp_path) == expected(tmp_path, files)
+
+
+@pytest.mark.parametrize("files", GOOD.values(), ids=GOOD.keys())
+def test_correct_code_is_left_alone(tmp_path: Path, files: dict[str, str]) -> None:
+    write(tmp_path, files)
+    assert findings(tmp_path) == []
+
+
+def test_every_rule_has_a_firing_case() -> None:
+    lines = [
+        line for files in BAD.values() for text in files.values() for line in text.split("\n")
+    ]
+    named = [match.group(1) for match in map(EXPECT.search, lines) if match]
+    assert {rule.strip() for rules in named for rule in rules.split(",")} == set(doctor.RULES)
+
+
+def test_the_repository_is_clean() -> None:
+    # The hooks, this suite and the benchmark: doctor's own code included.
+    assert doctor.check_paths([ROOT / "hooks", ROOT / "tests", ROOT / "bench"]) == []
+
+
+def test_validation_refuses_a_generated_project_with_a_pitfall(tmp_path: Path) -> None:
+    write(tmp_path, BAD["thread-reads-request"])
+    (problem,) = check_tree(tmp_path)
+    assert (problem.path, problem.line) == ("app.py", 5)
+    assert problem.message.startswith("FD101 `request` used in `send`, which runs in a thread")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project with one FD101 and one FD301 finding, and an unrelated clean file."""
+    write(tmp_path, {**BAD["thread-reads-request"], "clean.py": "X = 1\n"})
+    write(tmp_path / "views", BAD["mutable-default-in-a-view"])
+    return tmp_path
+
+
+def run_doctor(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run doctor.py as a script, the way a generated project's hook does."""
+    command = [sys.executable, str(ROOT / "hooks" / "doctor.py"), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_text_output_is_a_location_line_then_why_and_fix(project: Path) -> None:
+    result = run_doctor(str(project / "app.py"))
+    assert result.returncode == 1
+    first, why, fix, summary = result.stdout.splitlines()
+    assert (
+        first
+        == f"{project / 'app.py'}:5:11 FD101 `request` used in `send`, which runs in a thread"
+    )
+    assert why.startswith("  why: ")
+    assert "Working outside of request context" in why
+    assert fix.startswith("  fix: ")
+    assert "copy_current_request_context" in fix
+    assert summary == "Found 1 problem(s) in 1 file(s)."
+
+
+def test_json_output_has_every_field(project: Path) -> None:
+    result = run_doctor("--format", "json", str(project))
+    assert result.returncode == 1
+    rows = json.loads(result.stdout)
+    assert [(Path(r["path"]).name, r["line"], r["rule"]) for r in rows] == [
+        ("app.py", 5, "FD101"),
+        ("views.py", 6, "FD302"),
+        ("views.py", 6, "FD302"),
+    ]
+    assert set(rows[0]) == {"path", "line", "col", "rule", "message", "name", "why", "fix"}
+
+
+@pytest.mark.parametrize(
+    ("options", "rules"),
+    [
+        pytest.param(["--select", "FD302"], {"FD302"}, id="select"),
+        pytest.param(["--ignore", "fd302"], {"FD101"}, id="ignore-any-case"),
+        pytest.param(["--select", "FD101,FD302", "--ignore", "FD101"], {"FD302"}, id="both"),
+        pytest.param(["--select", "FD501"], set(), id="select-none-found"),
+    ],
+)
+def test_select_and_ignore_by_rule_id(project: Path, options: list[str], rules: set[str]) -> None:
+    result = run_doctor("--format", "json", *options, str(project))
+    assert {row["rule"] for row in json.loads(result.stdout)} == rules
+    assert result.returncode == (1 if rules else 0)
+
+
+def test_clean_code_exits_0_and_says_nothing(tmp_path: Path) -> None:
+    write(tmp_path, GOOD["the-factory-pattern"])
+    result = run_doctor(str(tmp_path))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--select", "FD999", "."], "unknown rule id FD999; known: FD001", id="rule"),
+        pytest.param(["no/such/place"], "no such file or folder: no/such/place", id="path"),
+    ],
+)
+def test_bad_usage_exits_2_with_a_message(args: list[str], message: str) -> None:
+    result = run_doctor(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_an_unreadable_file_exits_2_and_the_rest_are_still_checked(project: Path) -> None:
+    (project / "latin1.py").write_bytes(b"NAME = '\xe9'\n")
+    result = run_doctor("--format", "json", str(project))
+    assert result.returncode == 2
+    assert "latin1.py: cannot read" in result.stderr
+    assert {row["rule"] for row in json.loads(result.stdout)} == {"FD101", "FD302"}
+
+
+def test_hidden_folders_and_environments_are_not_searched(tmp_path: Path) -> None:
+    for folder in (".venv/lib", "venv", "node_modules/x", "build"):
+        write(tmp_path / folder, BAD["thread-reads-request"])
+    assert doctor.check_paths([tmp_path]) == []
+
+
+def test_the_typer_command_gives_the_same_report(project: Path) -> None:
+    result = CliRunner().invoke(app, ["doctor", "--select", "FD101", str(project)])
+    assert result.exit_code == 1
+    assert result.output == run_doctor("--select", "FD101", str(project)).stdout
