@@ -1,4 +1,4 @@
-"""Shared fixtures: the pinned template, isolated Copier settings, and rendered projects."""
+"""Shared fixtures: the pinned template, isolated Copier settings, rendered projects, linters."""
 
 from __future__ import annotations
 
@@ -163,3 +163,24 @@ def copier_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
         timeout=300,
         stdin=subprocess.DEVNULL,
     )
+
+
+def tool(name: str) -> str:
+    """Return the path of a command installed in this environment (check-jsonschema, ...)."""
+    path = Path(sys.executable).with_name(name)
+    # The linters are dev dependencies: a machine without one must fail, never skip.
+    assert path.is_file(), f"{name} is missing: `uv sync` installs it"
+    return str(path)
+
+
+def lint(*command: str, cwd: Path) -> None:
+    """Run a linter installed here on files of a project; fail with what it said."""
+    result = subprocess.run(
+        [tool(command[0]), *command[1:]],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"

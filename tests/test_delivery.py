@@ -5,15 +5,13 @@ from __future__ import annotations
 import math
 import re
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import ANSWER_SETS, Rendered, render
+from tests.conftest import ANSWER_SETS, Rendered, lint, render
 
 #: The CI file of each `ci` answer, and check-jsonschema's vendored schema for it.
 CI_FILES = {
@@ -36,11 +34,6 @@ def project_of(copie_session: Any) -> Callable[[str], Rendered]:
         return cache[name]
 
     return get
-
-
-def tool(name: str) -> str:
-    """Return the path of a command installed in this environment (check-jsonschema, ...)."""
-    return str(Path(sys.executable).with_name(name))
 
 
 def ci_commands(project: Rendered) -> list[str]:
@@ -66,14 +59,7 @@ def test_ci_files_match_their_schemas(project_of: Callable[[str], Rendered], nam
         return
     path, schema = CI_FILES[ci]
     assert present == [path]
-    result = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", schema, str(project.path / path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    lint("check-jsonschema", "--builtin-schema", schema, path, cwd=project.path)
 
 
 @pytest.mark.parametrize(
@@ -124,19 +110,8 @@ def test_gitlab_runs_the_worker_tests_on_a_broker_service(copie: Any, broker: st
     tests = [command for command in ci_commands(project) if command.startswith("uv run pytest")]
     text = (project.path / ".gitlab-ci.yml").read_text()
     assert_worker_tests_run_on_a_broker_service(project.answers, tests, text)
-    result = subprocess.run(
-        [
-            tool("check-jsonschema"),
-            "--builtin-schema",
-            "vendor.gitlab-ci",
-            str(project.path / ".gitlab-ci.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    lint("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml",
+         cwd=project.path)  # fmt: skip
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab"])
@@ -213,14 +188,7 @@ def test_manifests_are_valid_kubernetes(project_of: Callable[[str], Rendered], n
         expected.add("worker.yaml")
     assert set(found) == expected
     files = [str(path) for path in (project.path / "deploy").rglob("*.yaml")]
-    result = subprocess.run(
-        [tool("kubernetes-validate"), "--strict", *files],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    lint("kubernetes-validate", "--strict", *files, cwd=project.path)
 
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
@@ -302,19 +270,6 @@ def test_probes_and_secrets(project_of: Callable[[str], Rendered], name: str) ->
         project.answers.get("database") == "postgresql"
     )
     assert ("CELERY_BROKER_URL" in secret["stringData"]) == bool(project.answers.get("celery"))
-
-
-def lint(*command: str, cwd: Path) -> None:
-    """Run a linter installed here on files of a project; fail with what it said."""
-    result = subprocess.run(
-        [tool(command[0]), *command[1:]],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}{result.stderr}"
 
 
 @pytest.mark.parametrize("kubernetes", [True, False], ids=["kubernetes", "no-kubernetes"])

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -149,53 +150,35 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
     assert files_of(project.path) == expected
 
 
-@pytest.mark.parametrize(
-    "name", [name for name, answers in ANSWER_SETS.items() if not answers.get("celery")]
-)
-def test_no_celery_leaves_no_trace(copie: Any, name: str) -> None:
-    assert_no_trace(render(copie, name), CELERY_TRACES)
+def sets(where: Callable[[dict[str, Any]], bool]) -> list[str]:
+    """Return the names of the answer sets whose answers satisfy `where`."""
+    return [name for name, answers in ANSWER_SETS.items() if where(answers)]
+
+
+#: Each optional feature, the answer sets without it, and the words that would show it there.
+LEFT_OUT = [
+    ("celery", sets(lambda answers: not answers.get("celery")), CELERY_TRACES),
+    ("metrics", sets(lambda answers: answers.get("metrics") is False), METRICS_TRACES),
+    ("sentry", sets(lambda answers: not answers.get("sentry")), SENTRY_TRACES),
+    ("opentelemetry", sets(lambda answers: not answers.get("opentelemetry")), OTEL_TRACES),
+    ("ci", sets(lambda answers: answers.get("ci") == "none"), CI_TRACES),
+    ("kubernetes", sets(lambda answers: not answers.get("kubernetes")), KUBERNETES_TRACES),
+    ("docker", sets(lambda answers: answers.get("docker") is False), DOCKER_TRACES),
+]
 
 
 @pytest.mark.parametrize(
-    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("metrics") is False]
+    ("name", "traces"),
+    [
+        pytest.param(name, traces, id=f"no-{feature}/{name}")
+        for feature, names, traces in LEFT_OUT
+        for name in names
+    ],
 )
-def test_no_metrics_leaves_no_trace(copie: Any, name: str) -> None:
-    assert_no_trace(render(copie, name), METRICS_TRACES)
-
-
-@pytest.mark.parametrize(
-    "name", [name for name, answers in ANSWER_SETS.items() if not answers.get("sentry")]
-)
-def test_no_sentry_leaves_no_trace(copie: Any, name: str) -> None:
-    assert_no_trace(render(copie, name), SENTRY_TRACES)
-
-
-@pytest.mark.parametrize(
-    "name", [name for name, answers in ANSWER_SETS.items() if not answers.get("opentelemetry")]
-)
-def test_no_opentelemetry_leaves_no_trace(copie: Any, name: str) -> None:
-    assert_no_trace(render(copie, name), OTEL_TRACES)
-
-
-@pytest.mark.parametrize(
-    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("ci") == "none"]
-)
-def test_no_ci_leaves_no_trace(copie: Any, name: str) -> None:
-    assert_no_trace(render(copie, name), CI_TRACES)
-
-
-@pytest.mark.parametrize(
-    "name", [name for name, answers in ANSWER_SETS.items() if not answers.get("kubernetes")]
-)
-def test_no_kubernetes_leaves_no_trace(copie: Any, name: str) -> None:
-    assert_no_trace(render(copie, name), KUBERNETES_TRACES)
-
-
-@pytest.mark.parametrize(
-    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("docker") is False]
-)
-def test_no_docker_leaves_no_trace(copie: Any, name: str) -> None:
-    assert_no_trace(render(copie, name), DOCKER_TRACES)
+def test_a_feature_left_out_leaves_no_trace(
+    copie: Any, name: str, traces: re.Pattern[str]
+) -> None:
+    assert_no_trace(render(copie, name), traces)
 
 
 def test_no_database_leaves_no_trace(copie: Any) -> None:
