@@ -33,6 +33,7 @@ COMMON_FILES = {
     "tests/conftest.py",
     "tests/test_config.py",
     "tests/test_docs.py",
+    "tests/test_doctor.py",
     "tests/test_errors.py",
     "tests/test_factory.py",
     "tests/test_gunicorn_conf.py",
@@ -42,6 +43,8 @@ COMMON_FILES = {
     "tests/test_request_log.py",
     "tests/test_security.py",
     "tests/test_wsgi.py",
+    # hooks/doctor.py itself: the template holds a symlink to it.
+    "tools/doctor.py",
     # Written by the copy task (`uv lock`); the suite runs where uv and PyPI are reachable.
     "uv.lock",
 }
@@ -148,6 +151,9 @@ def test_rendered_file_set(copie: Any, name: str) -> None:
     if project.answers.get("docker", True):
         expected |= DOCKER_FILES
     assert files_of(project.path) == expected
+    doctor = project.path / "tools" / "doctor.py"
+    assert not doctor.is_symlink()
+    assert doctor.read_bytes() == (TEMPLATE / "hooks" / "doctor.py").read_bytes()
 
 
 def sets(where: Callable[[dict[str, Any]], bool]) -> list[str]:
