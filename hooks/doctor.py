@@ -404,7 +404,9 @@ class ModuleChecker:
         self.facts = ModuleFacts(path, package)
         self.aliases: dict[str, str] = {}
         self.imports_flask = False
-        for node in ast.walk(tree):
+        # One walk, shared by every rule: walking is most of the analysis's time.
+        self.nodes = list(ast.walk(tree))
+        for node in self.nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     local = alias.asname or alias.name.partition(".")[0]
@@ -415,7 +417,7 @@ class ModuleChecker:
                     self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
                 self.imports_flask |= node.module.partition(".")[0] == "flask"
         self.functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
-        for node in ast.walk(tree):
+        for node in self.nodes:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 self.functions.setdefault(node.name, []).append(node)
         self.classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
@@ -480,7 +482,7 @@ class ModuleChecker:
 
     def _handoffs(self) -> Iterator[tuple[ast.AST, ast.expr | None, str, dict[str, str]]]:
         """Yield (call, function handed over, where it runs, the proxies it may not use)."""
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 if any(self._is_task_decorator(d) for d in node.decorator_list):
                     yield node, ast.Name(node.name), "a Celery task", REQUEST_PROXIES
@@ -588,12 +590,12 @@ class ModuleChecker:
     def _views(self) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
         registered = {
             keyword.value.id
-            for node in ast.walk(self.tree)
+            for node in self.nodes
             if isinstance(node, ast.Call)
             for keyword in node.keywords
             if keyword.arg == "view_func" and isinstance(keyword.value, ast.Name)
         }
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.ClassDef) and any(
                 (self.qual(base) or "").endswith("View") for base in node.bases
             ):
@@ -673,7 +675,7 @@ class ModuleChecker:
         """FD401: a blocking call inside an async def of a Flask module."""
         if not self.imports_flask:
             return
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if not isinstance(node, ast.AsyncFunctionDef):
                 continue
             scope = list(_walk_scope(node.body))
@@ -712,11 +714,11 @@ class ModuleChecker:
         module_level = set(map(id, _module_statements(self.tree.body, main_guard=True)))
         class_level = {
             id(statement)
-            for node in ast.walk(self.tree)
+            for node in self.nodes
             if isinstance(node, ast.ClassDef)
             for statement in node.body
         }
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -785,7 +787,7 @@ class ModuleChecker:
     def check_teardown(self) -> None:
         """FD601: a teardown handler with a call or raise outside try/except."""
         handlers: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 if any(_decorator_attr(d) in TEARDOWN_DECORATORS for d in node.decorator_list):
                     handlers.append(node)
