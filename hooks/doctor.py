@@ -85,7 +85,8 @@ RULES: dict[str, Rule] = {
         Rule(
             "FD401",
             "blocking-call-in-async",
-            "A blocking call stops the event loop, and every request it serves waits.",
+            "A blocking call holds the event loop: every task on it waits, and under an "
+            "async server every request.",
             "Await an async client (asyncio.sleep, httpx.AsyncClient, AsyncSession), or "
             "`await asyncio.to_thread(...)`.",
         ),
@@ -112,7 +113,8 @@ RULES: dict[str, Rule] = {
         Rule(
             "FD601",
             "teardown-can-raise",
-            "When one teardown handler raises, Flask skips the rest, and their resources leak.",
+            "Up to Flask 3.1 a raising teardown skips the others (their resources leak); "
+            "from 3.2 all run, then the error still fails the request.",
             "Put the handler's body under `try:` / `except Exception:` and log the error.",
         ),
         Rule(
@@ -469,6 +471,9 @@ class ModuleChecker:
             if name.endswith("partial") and node.args:
                 return self._targets(node.args[0])
             return []
+        # A method handed over as self.work: every method of that name in the module.
+        if isinstance(node, ast.Attribute) and _root_name(node) in {"self", "cls"}:
+            node = ast.Name(node.attr)
         if isinstance(node, ast.Name):
             return [
                 function

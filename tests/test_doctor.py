@@ -62,6 +62,19 @@ BAD: dict[str, dict[str, str]] = {
                 await asyncio.to_thread(lambda: flask.current_app.name)  # expect: FD101
         """,
     },
+    "thread-runs-a-method": {
+        "report.py": """
+            import threading
+            import flask
+
+            class Report:
+                def start(self):
+                    threading.Thread(target=self.build, daemon=True).start()
+
+                def build(self):
+                    return flask.request.args  # expect: FD101
+        """,
+    },
     "celery-task-body-and-delay": {
         "tasks.py": """
             from celery import shared_task
