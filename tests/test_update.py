@@ -303,6 +303,18 @@ def test_pre_commit_refuses_conflict_markers_and_rejected_hunks(project: Path) -
         assert culprit in result.stdout
 
 
+def test_the_doctor_hook_refuses_a_pitfall_its_owners_add(project: Path) -> None:
+    assert pre_commit(project, "doctor").returncode == 0
+    (project / "report.py").write_text(
+        "import threading\nfrom flask import request\n\n\ndef send() -> None:\n"
+        "    print(request.path)\n\n\nthreading.Thread(target=send).start()\n"
+    )
+    git(project, "add", "-A")
+    result = pre_commit(project, "doctor")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "report.py:6:11 FD101 `request` used in `send`, which runs in a thread" in result.stdout
+
+
 def test_the_hooks_pass_a_clean_project(project: Path) -> None:
     result = pre_commit(project, "no-conflict-markers")
     assert result.returncode == 0, result.stdout + result.stderr
