@@ -42,3 +42,20 @@ def test_smoke_run_prints_every_row() -> None:
     for name in ROWS:
         (row,) = [line for line in rows if name in line]
         assert any(character.isdigit() for character in row.split("|")[2]), row
+
+
+def test_doctor_smoke_run_times_a_generated_corpus() -> None:
+    result = subprocess.run(
+        [sys.executable, "bench/doctor.py", "--smoke"],
+        cwd=TEMPLATE,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| doctor: ")]
+    assert len(rows) == 2, result.stdout
+    lines = int(rows[0].split()[4])
+    assert lines >= 5_000  # the corpus was built, and doctor read all of it
+    assert float(rows[1].split("|")[2].replace(",", "")) > 0
