@@ -26,11 +26,10 @@ ROWS = [
 ]
 
 
-def test_smoke_run_prints_every_row() -> None:
-    if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (apt-get install wrk; .ci/run installs it)")
+def smoke(script: str) -> str:
+    """Run a benchmark script with --smoke from the repository; return what it printed."""
     result = subprocess.run(
-        [sys.executable, "bench/run.py", "--smoke"],
+        [sys.executable, script, "--smoke"],
         cwd=TEMPLATE,
         capture_output=True,
         text=True,
@@ -38,24 +37,22 @@ def test_smoke_run_prints_every_row() -> None:
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    return result.stdout
+
+
+def test_smoke_run_prints_every_row() -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install wrk; .ci/run installs it)")
+    rows = [line for line in smoke("bench/run.py").splitlines() if line.startswith("| ")]
     for name in ROWS:
         (row,) = [line for line in rows if name in line]
         assert any(character.isdigit() for character in row.split("|")[2]), row
 
 
 def test_doctor_smoke_run_times_a_generated_corpus() -> None:
-    result = subprocess.run(
-        [sys.executable, "bench/doctor.py", "--smoke"],
-        cwd=TEMPLATE,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| doctor: ")]
-    assert len(rows) == 2, result.stdout
+    output = smoke("bench/doctor.py")
+    rows = [line for line in output.splitlines() if line.startswith("| doctor: ")]
+    assert len(rows) == 2, output
     lines = int(rows[0].split()[4])
     assert lines >= 5_000  # the corpus was built, and doctor read all of it
     assert float(rows[1].split("|")[2].replace(",", "")) > 0
