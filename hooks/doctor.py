@@ -389,9 +389,9 @@ def _is_mutable_literal(node: ast.AST | None, aliases: dict[str, str]) -> bool:
     return isinstance(node, ast.Call) and _qualname(node.func, aliases) in MUTABLE_FACTORIES
 
 
-def _is_test_file(path: str) -> bool:
+def _is_test_file(path: Path) -> bool:
     """Tell whether `path` is test code, where fake secrets and debug flags are expected."""
-    parts = Path(path).parts
+    parts = path.parts
     name = parts[-1] if parts else ""
     return "tests" in parts or name.startswith("test_") or name == "conftest.py"
 
@@ -448,13 +448,13 @@ class ModuleChecker:
     def _is_flask(self, node: ast.AST) -> bool:
         return isinstance(node, ast.Call) and self.qual(node.func) == "flask.Flask"
 
-    def run(self) -> None:
-        """Apply every rule that needs this module only."""
+    def run(self, test_code: bool) -> None:
+        """Apply every rule that needs this module only; test code may hold fake secrets."""
         self.check_background()
         self.check_import_time()
         self.check_views()
         self.check_async()
-        if not _is_test_file(self.path):
+        if not test_code:
             self.check_secrets_and_debug()
         self.check_teardown()
         self.check_logging_order()
@@ -958,7 +958,11 @@ def _package_of(path: Path) -> Path:
 
 
 def check_source(
-    text: str, path: str = "<string>", *, real_path: Path | None = None
+    text: str,
+    path: str = "<string>",
+    *,
+    real_path: Path | None = None,
+    test_code: bool | None = None,
 ) -> tuple[list[Finding], ModuleFacts]:
     """Check one module's source; return its findings and what cross-file rules need."""
     file = real_path or Path(path)
@@ -970,7 +974,7 @@ def check_source(
         )
         return [finding], ModuleFacts(path, file)
     checker = ModuleChecker(path, tree, _package_of(file.resolve()) if real_path else file)
-    checker.run()
+    checker.run(_is_test_file(file) if test_code is None else test_code)
     findings = checker.findings
     if GUNICORN_CONFIG.search(file.name):
         gunicorn, checker.facts.preload_line = _gunicorn_checks(file.resolve(), path, tree)
@@ -1010,16 +1014,22 @@ def _cross_file(facts: list[ModuleFacts]) -> list[Finding]:
     return findings
 
 
-def iter_python_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Yield the Python files under `paths`, leaving out hidden folders and environments."""
+def _python_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """Yield each Python file under `paths` with its path below the one given."""
     for path in paths:
         if path.is_file():
-            yield path
+            yield path, Path(path.name)
             continue
         for child in sorted(path.rglob("*.py")):
-            relative = child.relative_to(path).parts[:-1]
-            if not any(part.startswith(".") or part in SKIPPED_DIRS for part in relative):
-                yield child
+            relative = child.relative_to(path)
+            if not any(part.startswith(".") or part in SKIPPED_DIRS for part in relative.parts):
+                yield child, relative
+
+
+def iter_python_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Yield the Python files under `paths`, leaving out hidden folders and environments."""
+    for file, _ in _python_files(paths):
+        yield file
 
 
 def _ignored(lines: Sequence[str], finding: Finding) -> bool:
@@ -1035,7 +1045,7 @@ def check_paths(paths: Iterable[Path], errors: list[str] | None = None) -> list[
     findings: list[Finding] = []
     facts: list[ModuleFacts] = []
     sources: dict[str, list[str]] = {}
-    for file in iter_python_files(paths):
+    for file, relative in _python_files(paths):
         shown = str(file)
         try:
             text = file.read_text(encoding="utf-8")
@@ -1044,7 +1054,8 @@ def check_paths(paths: Iterable[Path], errors: list[str] | None = None) -> list[
                 errors.append(f"{shown}: cannot read: {error}")
             continue
         sources[shown] = text.splitlines()
-        found, fact = check_source(text, shown, real_path=file)
+        # Whether it is test code is read below the folder given, not from the whole path.
+        found, fact = check_source(text, shown, real_path=file, test_code=_is_test_file(relative))
         findings += found
         facts.append(fact)
     findings += _cross_file(facts)

@@ -529,6 +529,17 @@ def test_correct_code_is_left_alone(tmp_path: Path, files: dict[str, str]) -> No
     assert findings(tmp_path) == []
 
 
+def test_test_code_is_told_below_the_folder_given(tmp_path: Path) -> None:
+    # A service checked out under a folder named tests is still production code.
+    root = tmp_path / "tests" / "service"
+    files = BAD["secrets-debug-and-dev-server"]
+    write(root, files)
+    assert findings(root) == expected(root, files)
+    write(root / "tests", files)
+    # Only the secrets and debug rules spare tests.
+    assert findings(root) == [*expected(root, files), ("tests/app.py", 16, "FD503")]
+
+
 def test_every_rule_has_a_firing_case() -> None:
     lines = [
         line for files in BAD.values() for text in files.values() for line in text.split("\n")
