@@ -485,12 +485,12 @@ class ModuleChecker:
             ]
         return []
 
-    def _handoffs(self) -> Iterator[tuple[ast.AST, ast.expr | None, str, dict[str, str]]]:
-        """Yield (call, function handed over, where it runs, the proxies it may not use)."""
+    def _handoffs(self) -> Iterator[tuple[ast.expr | None, str, dict[str, str]]]:
+        """Yield (the function handed over, where it runs, the proxies it may not use)."""
         for node in self.nodes:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 if any(self._is_task_decorator(d) for d in node.decorator_list):
-                    yield node, ast.Name(node.name), "a Celery task", REQUEST_PROXIES
+                    yield ast.Name(node.name), "a Celery task", REQUEST_PROXIES
                 continue
             if not isinstance(node, ast.Call):
                 continue
@@ -499,18 +499,18 @@ class ModuleChecker:
             attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
             if name == "threading.Thread":
                 target = keywords.get("target", node.args[1] if len(node.args) > 1 else None)
-                yield node, target, "a thread", FLASK_PROXIES
+                yield target, "a thread", FLASK_PROXIES
             elif name == "threading.Timer":
                 target = keywords.get("function", node.args[1] if len(node.args) > 1 else None)
-                yield node, target, "a timer thread", FLASK_PROXIES
+                yield target, "a timer thread", FLASK_PROXIES
             elif name == "asyncio.to_thread" and node.args:
-                yield node, node.args[0], "asyncio.to_thread", FLASK_PROXIES
+                yield node.args[0], "asyncio.to_thread", FLASK_PROXIES
             elif attr == "run_in_executor" and len(node.args) > 1:
-                yield node, node.args[1], "an executor", FLASK_PROXIES
+                yield node.args[1], "an executor", FLASK_PROXIES
             elif attr in {"submit", "map", "starmap", "imap", "imap_unordered"} and node.args:
-                yield node, node.args[0], f"an executor's {attr}", FLASK_PROXIES
+                yield node.args[0], f"an executor's {attr}", FLASK_PROXIES
             elif attr in {"delay", "apply_async"} and isinstance(node.func, ast.Attribute):
-                yield node, node.func.value, f"a Celery worker ({attr})", REQUEST_PROXIES
+                yield node.func.value, f"a Celery worker ({attr})", REQUEST_PROXIES
 
     def _is_task_decorator(self, decorator: ast.expr) -> bool:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -520,7 +520,7 @@ class ModuleChecker:
     def check_background(self) -> None:
         """FD101: request, session, g or current_app used where no request context is."""
         seen: set[tuple[int, int]] = set()
-        for _call, target, where, proxies in self._handoffs():
+        for target, where, proxies in self._handoffs():
             for function in self._targets(target):
                 body: list[ast.AST] = (
                     [function.body] if isinstance(function, ast.Lambda) else list(function.body)
