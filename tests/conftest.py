@@ -92,11 +92,29 @@ def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> Itera
             binary = interpreter(version)
             if binary is not None:
                 (found / f"python{version}").symlink_to(binary)
+        # pyenv's shim for uv follows a project's .python-version (3.12) to a Python that has
+        # no uv, and fails: the copy task's `uv lock` and every `uv run` need uv itself.
+        for command in ("uv", "uvx"):
+            binary = own_binary(command, found)
+            if binary is not None:
+                (found / command).symlink_to(binary)
         path = f"{found}{os.pathsep}{os.environ['PATH']}"
         patch.setenv("PATH", path)
         # Copier runs tasks with plumbum's environment, a copy of os.environ taken at import.
         patch.setitem(local.env, "PATH", path)  # type: ignore[arg-type]  # a mutable mapping
         yield
+
+
+def own_binary(command: str, cwd: Path) -> str | None:
+    """Return where `command` really is, behind pyenv's shim if one answers for it."""
+    found = shutil.which(command)
+    if found is None or "shims" not in Path(found).parts:
+        return found
+    # From a folder with no .python-version, pyenv names its global version's binary.
+    result = subprocess.run(
+        ["pyenv", "which", command], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() if result.returncode == 0 else found
 
 
 def interpreter(version: str) -> str | None:
