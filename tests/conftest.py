@@ -18,6 +18,38 @@ TEMPLATE = Path(__file__).resolve().parent.parent
 #: This work tree as Copier's source: without a ref Copier takes the latest release tag.
 AT_HEAD = ("--vcs-ref", "HEAD", str(TEMPLATE))
 
+#: The longest project_slug copier.yml accepts (Kubernetes names stop at 63, "-migrate" added).
+SLUG_LENGTH = 55
+#: Project names as people type them, and the slug and package name each gives by default.
+ODD_NAMES: dict[str, tuple[str, str, str]] = {
+    "plain": ("Example Service", "example-service", "example_service"),
+    "punctuation": ("  Billing & Payments API ", "billing-payments-api", "billing_payments_api"),
+    "digit-first": ("2fast 2furious", "service-2fast-2furious", "service_2fast_2furious"),
+    "digits-only": ("123", "service-123", "service_123"),
+    "symbols-only": ("!!!", "service", "service"),
+    "emoji-only": ("\N{ROCKET}\N{ROCKET}", "service", "service"),
+    "emoji-and-word": ("\N{ROCKET} Rocket", "rocket", "rocket"),
+    "accents": ("Café Ünïcode", "cafe-unicode", "cafe_unicode"),
+    "ligatures": ("Straße Œuvre Ærø", "strasse-oeuvre-aero", "strasse_oeuvre_aero"),
+    "dotted-and-stroked": ("İstanbul Łódź", "istanbul-lodz", "istanbul_lodz"),
+    "vietnamese": ("Phở Hà Nội", "pho-ha-noi", "pho_ha_noi"),
+    "combining-accent": ("Cafe\u0301 Bar", "cafe-bar", "cafe_bar"),
+    "cyrillic": ("Сервис", "service", "service"),
+    "cyrillic-and-digit": ("Сервис 2", "service-2", "service_2"),
+    "japanese": ("日本語サービス", "service", "service"),
+    "markup": (
+        '2fast <2furious> \\ "TM"',
+        "service-2fast-2furious-tm",
+        "service_2fast_2furious_tm",
+    ),
+    "yaml-boolean": ("Yes", "yes", "yes"),
+    "dunder": ("__init__", "init", "init"),
+    "stdlib": ("JSON", "json", "json_service"),
+    "keyword": ("Class", "class", "class_service"),
+    "dependency": ("Flask", "flask-service", "flask_service"),
+    "dependency-distribution": ("Sentry SDK", "sentry-sdk-service", "sentry_sdk_service"),
+    "long": ("word " * 30, "-".join(["word"] * 11), "_".join(["word"] * 11)),
+}
 #: Named answer sets: every supported combination the suite renders and checks.
 ANSWER_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ANSWER_SETS, Rendered, lint, render
+from tests.conftest import ANSWER_SETS, ODD_NAMES, Rendered, lint, render
 
 #: The CI file of each `ci` answer, and check-jsonschema's vendored schema for it.
 CI_FILES = {
@@ -189,6 +189,45 @@ def test_manifests_are_valid_kubernetes(project_of: Callable[[str], Rendered], n
     assert set(found) == expected
     files = [str(path) for path in (project.path / "deploy").rglob("*.yaml")]
     lint("kubernetes-validate", "--strict", *files, cwd=project.path)
+    assert_names_the_api_server_accepts(found)
+
+
+#: What the API server takes as an object's name (an RFC 1123 label: the schemas leave it
+#: out), as a Service's name (an RFC 1035 label: a letter first) and as a label's value.
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+SERVICE_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
+
+def assert_names_the_api_server_accepts(found: dict[str, dict[str, Any]]) -> None:
+    """Fail on a name or label value a cluster would refuse, which no schema checks."""
+    for path, manifest in found.items():
+        name = manifest["metadata"]["name"]
+        pattern = SERVICE_NAME if manifest["kind"] == "Service" else DNS_LABEL
+        assert isinstance(name, str), f"{path}: name {name!r} is no string"
+        assert pattern.fullmatch(name), f"{path}: {manifest['kind']} name {name!r}"
+        templates = [manifest.get("spec", {}).get("template", {}).get("metadata", {})]
+        for metadata in [manifest["metadata"], *templates]:
+            for key, value in metadata.get("labels", {}).items():
+                assert isinstance(value, str), f"{path}: label {key}={value!r} is no string"
+                assert LABEL_VALUE.fullmatch(value), f"{path}: label {key}={value!r}"
+
+
+@pytest.mark.parametrize("name", ["digits-only", "yaml-boolean", "long"])
+def test_odd_names_give_files_the_tools_accept(copie: Any, name: str) -> None:
+    """A slug like "yes", or one of 55 characters, is a string and a name in every file."""
+    project_name = ODD_NAMES[name][0]
+    switches = {"database": "postgresql", "celery": True, "kubernetes": True, "ci": "gitlab"}
+    project = render(copie, "defaults", project_name=project_name, **switches)
+    root = project.path
+    lint("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml",
+         cwd=root)  # fmt: skip
+    lint("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml", cwd=root)
+    files = [str(path) for path in (root / "deploy").rglob("*.yaml")]
+    lint("kubernetes-validate", "--strict", *files, cwd=root)
+    assert_names_the_api_server_accepts(manifests(project))
+    compose = yaml.safe_load((root / "compose.yaml").read_text())
+    assert compose["name"] == ODD_NAMES[name][1]
 
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)

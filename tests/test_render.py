@@ -15,6 +15,7 @@ import yaml
 
 from hooks.checks import ANSWERS_FILE
 from tests.conftest import ANSWER_SETS, AT_HEAD, TEMPLATE, Rendered, copier_cli, render
+from tests.test_copier_yml import QUESTIONS
 
 JINJA = re.compile(r"\{\{|\{%|\{#")
 COMMON_FILES = {
@@ -231,6 +232,17 @@ def test_no_unrendered_jinja_and_ruff_passes(copie: Any, name: str) -> None:
             command, cwd=project.path, capture_output=True, text=True, check=False, timeout=120
         )
         assert result.returncode == 0, f"{command}: {result.stdout}{result.stderr}"
+
+
+@pytest.mark.parametrize("name", list(ANSWER_SETS))
+def test_the_slug_is_no_locked_distribution(copie: Any, name: str) -> None:
+    """A project named like a distribution in its own lock could not be locked: keep them apart."""
+    project = render(copie, name)
+    locked = tomllib.loads((project.path / "uv.lock").read_text())["package"]
+    slug = tomllib.loads((project.path / "pyproject.toml").read_text())["project"]["name"]
+    reserved = set(QUESTIONS["dependency_distribution_names"]["default"])
+    missing = sorted({package["name"] for package in locked} - reserved - {slug})
+    assert not missing, f"add to dependency_distribution_names (reserved_names.yml): {missing}"
 
 
 def test_answers_reach_the_files(copie: Any) -> None:
