@@ -6,7 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,45 +15,17 @@ from typing import Any
 import pytest
 from plumbum import local
 
+from tests.answers import ODD_TEXT, matrix
+
 TEMPLATE = Path(__file__).resolve().parent.parent
 #: This work tree as Copier's source: without a ref Copier takes the latest release tag.
 AT_HEAD = ("--vcs-ref", "HEAD", str(TEMPLATE))
 
-#: The longest project_slug copier.yml accepts (Kubernetes names stop at 63, "-migrate" added).
-SLUG_LENGTH = 55
-#: Project names as people type them, and the slug and package name each gives by default.
-ODD_NAMES: dict[str, tuple[str, str, str]] = {
-    "plain": ("Example Service", "example-service", "example_service"),
-    "punctuation": ("  Billing & Payments API ", "billing-payments-api", "billing_payments_api"),
-    "digit-first": ("2fast 2furious", "service-2fast-2furious", "service_2fast_2furious"),
-    "digits-only": ("123", "service-123", "service_123"),
-    "symbols-only": ("!!!", "service", "service"),
-    "emoji-only": ("\N{ROCKET}\N{ROCKET}", "service", "service"),
-    "emoji-and-word": ("\N{ROCKET} Rocket", "rocket", "rocket"),
-    "accents": ("Café Ünïcode", "cafe-unicode", "cafe_unicode"),
-    "ligatures": ("Straße Œuvre Ærø", "strasse-oeuvre-aero", "strasse_oeuvre_aero"),
-    "dotted-and-stroked": ("İstanbul Łódź", "istanbul-lodz", "istanbul_lodz"),
-    "vietnamese": ("Phở Hà Nội", "pho-ha-noi", "pho_ha_noi"),
-    "combining-accent": ("Cafe\u0301 Bar", "cafe-bar", "cafe_bar"),
-    "cyrillic": ("Сервис", "service", "service"),
-    "cyrillic-and-digit": ("Сервис 2", "service-2", "service_2"),
-    "japanese": ("日本語サービス", "service", "service"),
-    "markup": (
-        '2fast <2furious> \\ "TM"',
-        "service-2fast-2furious-tm",
-        "service_2fast_2furious_tm",
-    ),
-    "yaml-boolean": ("Yes", "yes", "yes"),
-    "dunder": ("__init__", "init", "init"),
-    "stdlib": ("JSON", "json", "json_service"),
-    "keyword": ("Class", "class", "class_service"),
-    "dependency": ("Flask", "flask-service", "flask_service"),
-    "dependency-distribution": ("Sentry SDK", "sentry-sdk-service", "sentry_sdk_service"),
-    "long": ("word " * 30, "-".join(["word"] * 11), "_".join(["word"] * 11)),
-}
-#: Named answer sets: every supported combination the suite renders and checks.
-ANSWER_SETS: dict[str, dict[str, Any]] = {
-    "defaults": {},
+#: Every answer set the per-project and render checks run over: the defaults, everything on,
+#: everything off, then the covering array of every pair of answers (tests/answers.py).
+MATRIX: dict[str, dict[str, Any]] = matrix()
+#: Answer sets that scenario tests render by name (a served database, a Python, free text).
+SCENARIOS: dict[str, dict[str, Any]] = {
     "postgresql": {
         "database": "postgresql",
         "opentelemetry": True,
@@ -68,15 +41,6 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "kubernetes": True,
     },
     "celery-redis": {"celery": True, "sentry": True},
-    # Every observability option on; OpenTelemetry with all three instrumentations.
-    "celery-rabbitmq": {
-        "celery": True,
-        "celery_broker": "rabbitmq",
-        "database": "postgresql",
-        "opentelemetry": True,
-        "sentry": True,
-        "kubernetes": True,
-    },
     "gevent-py313": {
         "worker_class": "gevent",
         "python_version": "3.13",
@@ -89,15 +53,26 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "ci": "none",
         "docker": False,
         "project_name": '2fast <2furious> \\ "TM"',
-        "description": 'Say "hi" from C:\\temp; *not* <b>bold</b> | {{ jinja }} # no comment',
-        "author_name": 'O\'Brien "Ops" [team]',
+        **ODD_TEXT,
     },
 }
-#: Answer sets whose generated suite needs a PostgreSQL server (marker `postgres`).
-NEEDS_POSTGRES = frozenset({"postgresql", "celery-rabbitmq"})
-#: Answer sets whose generated suite runs a real Celery worker on a broker on 127.0.0.1
-#: (marker `broker`; their own suites select it with `-m broker`).
-NEEDS_BROKER = frozenset({"celery-redis", "celery-rabbitmq"})
+#: Every answer set `render` knows by name.
+ANSWER_SETS: dict[str, dict[str, Any]] = {**MATRIX, **SCENARIOS}
+
+
+def needs_postgres(answers: dict[str, Any]) -> bool:
+    """Return whether the generated suite of `answers` needs a PostgreSQL server."""
+    return bool(answers.get("database") == "postgresql")
+
+
+def needs_broker(answers: dict[str, Any]) -> bool:
+    """Return whether the generated suite of `answers` runs real Celery workers on a broker."""
+    return bool(answers.get("celery"))
+
+
+def matrix_sets(where: Callable[[dict[str, Any]], bool] = lambda answers: True) -> list[str]:
+    """Return the names of the matrix's answer sets whose answers satisfy `where`."""
+    return [name for name, answers in MATRIX.items() if where(answers)]
 
 
 @pytest.hookimpl(trylast=True)
@@ -184,6 +159,17 @@ class Rendered:
             timeout=timeout,
         )
 
+    @property
+    def package(self) -> str:
+        """Return the name of the project's package, as copier.yml derived it."""
+        (package,) = (path.name for path in (self.path / "src").iterdir())
+        return package
+
+    @property
+    def slug(self) -> str:
+        """Return the project's slug, its distribution name."""
+        return str(tomllib.loads((self.path / "pyproject.toml").read_text())["project"]["name"])
+
     def python(self) -> str:
         """Return the interpreter for the project's python_version, or skip visibly."""
         version = self.answers.get("python_version", "3.11")
@@ -200,6 +186,19 @@ def render(copie: Any, name: str, **overrides: Any) -> Rendered:
     assert result.exception is None, result.exception
     assert result.exit_code == 0
     return Rendered(name, answers, Path(result.project_dir))
+
+
+@pytest.fixture(scope="session")
+def rendered(copie_session: Any) -> Callable[[str], Rendered]:
+    """Render each answer set once per test process, for tests that only read the files."""
+    cache: dict[str, Rendered] = {}
+
+    def get(name: str) -> Rendered:
+        if name not in cache:
+            cache[name] = render(copie_session, name)
+        return cache[name]
+
+    return get
 
 
 def copier_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,29 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import AT_HEAD, ODD_NAMES, SLUG_LENGTH, TEMPLATE, copier_cli
-
-
-def load_questions() -> dict[str, Any]:
-    """Parse copier.yml and its include into one mapping, as Copier merges them."""
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def include(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        assert isinstance(node, yaml.ScalarNode)
-        return yaml.safe_load((TEMPLATE / str(loader.construct_scalar(node))).read_text())
-
-    Loader.add_constructor("!include", include)
-    merged: dict[str, Any] = {}
-    for document in yaml.load_all((TEMPLATE / "copier.yml").read_text(), Loader):
-        merged.update(document)
-    return merged
-
-
-CONFIG = load_questions()
-QUESTIONS = {key: value for key, value in CONFIG.items() if not key.startswith("_")}
-PUBLIC = {key: value for key, value in QUESTIONS.items() if value.get("when") is not False}
+from tests.answers import CONFIG, NAME_LENGTH, ODD_NAMES, PUBLIC, QUESTIONS
+from tests.conftest import AT_HEAD, copier_cli
 
 
 def test_public_answer_keys_are_stable() -> None:
@@ -101,7 +80,10 @@ BAD_ANSWERS = [
     ),
     pytest.param({"project_slug": "sentry-sdk"}, "a dependency has that name", id="slug-sdk"),
     pytest.param(
-        {"project_slug": "a" * 56}, "Use at most 55 characters: Kubernetes", id="slug-too-long"
+        {"project_slug": "a" * 33}, 'Use at most 32 characters, e.g. "billing-', id="slug-too-long"
+    ),
+    pytest.param(
+        {"package_name": "a" * 33}, 'Use at most 32 characters, e.g. "billing_', id="pkg-too-long"
     ),
     pytest.param({"package_name": "9lives"}, 'Use e.g. "billing_service"', id="pkg-digit"),
     pytest.param({"package_name": "my-app"}, 'Use e.g. "billing_service"', id="pkg-hyphen"),
@@ -209,7 +191,8 @@ def test_any_name_derives_a_usable_slug_and_package(
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert (answers["project_slug"], answers["package_name"]) == (slug, package)
     assert SLUG.fullmatch(slug), slug
-    assert len(slug) <= SLUG_LENGTH, slug
+    assert len(slug) <= NAME_LENGTH, slug
+    assert len(package) <= NAME_LENGTH, package
     assert package.isidentifier(), package
     assert not keyword.iskeyword(package), package
     assert (destination / "src" / package / "__init__.py").is_file()
