@@ -205,6 +205,7 @@ ODD_NAMES: dict[str, tuple[str, str, str]] = {
     "stdlib": ("JSON", "json", "json_service"),
     "keyword": ("Class", "class", "class_service"),
     "dependency": ("Flask", "flask-service", "flask_service"),
+    "project-folder": ("Tools", "tools", "tools_service"),
     "dependency-distribution": ("Sentry SDK", "sentry-sdk-service", "sentry_sdk_service"),
     "long": ("word " * 30, "-".join(["word"] * 6), "_".join(["word"] * 6)),
     "long-words": (

@@ -105,7 +105,7 @@ BAD_ANSWERS = [
     pytest.param({"package_name": "tests"}, "dependency or tool", id="pkg-tests"),
     *(
         pytest.param({"package_name": name}, "dependency or tool", id=f"pkg-{name}")
-        for name in ("yaml", "mako", "pydantic_core", "annotated_types", "xdist")
+        for name in ("yaml", "mako", "pydantic_core", "annotated_types", "xdist", "tools")
     ),
     pytest.param({"author_email": "nobody"}, 'like "team@example.com"', id="email"),
     pytest.param({"author_email": "a@b"}, "Type an address", id="email-no-tld"),
