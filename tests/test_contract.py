@@ -54,14 +54,16 @@ def served(
             url = stack.enter_context(postgres_database(project))
         else:
             url = f"sqlite:///{folder / 'db.sqlite3'}"
-        migrate(project, url)
-        variables = {"WEB_CONCURRENCY": "2", "DATABASE_URL": url}
+        broker = {}
         if project.answers.get("celery"):
-            variables |= {
+            broker = {
                 "CELERY_BROKER_URL": REDIS_URL,
                 "CELERY_QUEUE": f"contract-{secrets.token_hex(6)}",
             }
-        yield stack.enter_context(serve(project, folder, **variables))
+        migrate(project, url, **broker)
+        yield stack.enter_context(
+            serve(project, folder, WEB_CONCURRENCY="2", DATABASE_URL=url, **broker)
+        )
 
 
 def test_the_document_is_valid_openapi_3_1(served: Server) -> None:
@@ -74,7 +76,8 @@ def test_the_document_is_valid_openapi_3_1(served: Server) -> None:
 def test_the_service_keeps_its_contract(served: Server, tmp_path: Path) -> None:
     """schemathesis, every check on, every operation; its own report when it finds something."""
     document = served.get("/openapi.json").json()
-    operations = sum(len(item) for item in document["paths"].values())
+    # All but GET /openapi.json, which schemathesis leaves out: it read it to start.
+    operations = sum(len(item) for item in document["paths"].values()) - 1
     result = subprocess.run(
         [
             tool("schemathesis"),
