@@ -168,6 +168,12 @@ def make_flask_openapi3():
         pass
 
     api.JsonApi = OpenJsonApi
+    try:  # the service's own document: flask-openapi3 names its blueprint "openapi" too
+        from {PACKAGE} import openapi as own
+    except ImportError:
+        pass
+    else:
+        own.bp.name = "service_openapi"
     bp = APIBlueprint("bench", __name__, url_prefix="/bench/items")
 
     @bp.post("", responses={{201: ItemOut}})
