@@ -6,7 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,17 @@ from typing import Any
 import pytest
 from plumbum import local
 
+from tests.answers import ODD_TEXT, matrix
+
 TEMPLATE = Path(__file__).resolve().parent.parent
 #: This work tree as Copier's source: without a ref Copier takes the latest release tag.
 AT_HEAD = ("--vcs-ref", "HEAD", str(TEMPLATE))
 
-#: Named answer sets: every supported combination the suite renders and checks.
-ANSWER_SETS: dict[str, dict[str, Any]] = {
-    "defaults": {},
+#: Every answer set the per-project and render checks run over: the defaults, everything on,
+#: everything off, then the covering array of every pair of answers (tests/answers.py).
+MATRIX: dict[str, dict[str, Any]] = matrix()
+#: Answer sets that scenario tests render by name (a served database, a Python, free text).
+SCENARIOS: dict[str, dict[str, Any]] = {
     "postgresql": {
         "database": "postgresql",
         "opentelemetry": True,
@@ -36,15 +41,6 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "kubernetes": True,
     },
     "celery-redis": {"celery": True, "sentry": True},
-    # Every observability option on; OpenTelemetry with all three instrumentations.
-    "celery-rabbitmq": {
-        "celery": True,
-        "celery_broker": "rabbitmq",
-        "database": "postgresql",
-        "opentelemetry": True,
-        "sentry": True,
-        "kubernetes": True,
-    },
     "gevent-py313": {
         "worker_class": "gevent",
         "python_version": "3.13",
@@ -57,15 +53,26 @@ ANSWER_SETS: dict[str, dict[str, Any]] = {
         "ci": "none",
         "docker": False,
         "project_name": '2fast <2furious> \\ "TM"',
-        "description": 'Say "hi" from C:\\temp; *not* <b>bold</b> | {{ jinja }} # no comment',
-        "author_name": 'O\'Brien "Ops" [team]',
+        **ODD_TEXT,
     },
 }
-#: Answer sets whose generated suite needs a PostgreSQL server (marker `postgres`).
-NEEDS_POSTGRES = frozenset({"postgresql", "celery-rabbitmq"})
-#: Answer sets whose generated suite runs a real Celery worker on a broker on 127.0.0.1
-#: (marker `broker`; their own suites select it with `-m broker`).
-NEEDS_BROKER = frozenset({"celery-redis", "celery-rabbitmq"})
+#: Every answer set `render` knows by name.
+ANSWER_SETS: dict[str, dict[str, Any]] = {**MATRIX, **SCENARIOS}
+
+
+def needs_postgres(answers: dict[str, Any]) -> bool:
+    """Return whether the generated suite of `answers` needs a PostgreSQL server."""
+    return bool(answers.get("database") == "postgresql")
+
+
+def needs_broker(answers: dict[str, Any]) -> bool:
+    """Return whether the generated suite of `answers` runs real Celery workers on a broker."""
+    return bool(answers.get("celery"))
+
+
+def matrix_sets(where: Callable[[dict[str, Any]], bool] = lambda answers: True) -> list[str]:
+    """Return the names of the matrix's answer sets whose answers satisfy `where`."""
+    return [name for name, answers in MATRIX.items() if where(answers)]
 
 
 @pytest.hookimpl(trylast=True)
@@ -92,11 +99,29 @@ def _isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> Itera
             binary = interpreter(version)
             if binary is not None:
                 (found / f"python{version}").symlink_to(binary)
+        # pyenv's shim for uv follows a project's .python-version (3.12) to a Python that has
+        # no uv, and fails: the copy task's `uv lock` and every `uv run` need uv itself.
+        for command in ("uv", "uvx"):
+            binary = own_binary(command, found)
+            if binary is not None:
+                (found / command).symlink_to(binary)
         path = f"{found}{os.pathsep}{os.environ['PATH']}"
         patch.setenv("PATH", path)
         # Copier runs tasks with plumbum's environment, a copy of os.environ taken at import.
         patch.setitem(local.env, "PATH", path)  # type: ignore[arg-type]  # a mutable mapping
         yield
+
+
+def own_binary(command: str, cwd: Path) -> str | None:
+    """Return where `command` really is, behind pyenv's shim if one answers for it."""
+    found = shutil.which(command)
+    if found is None or "shims" not in Path(found).parts:
+        return found
+    # From a folder with no .python-version, pyenv names its global version's binary.
+    result = subprocess.run(
+        ["pyenv", "which", command], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    return result.stdout.strip() if result.returncode == 0 else found
 
 
 def interpreter(version: str) -> str | None:
@@ -134,6 +159,17 @@ class Rendered:
             timeout=timeout,
         )
 
+    @property
+    def package(self) -> str:
+        """Return the name of the project's package, as copier.yml derived it."""
+        (package,) = (path.name for path in (self.path / "src").iterdir())
+        return package
+
+    @property
+    def slug(self) -> str:
+        """Return the project's slug, its distribution name."""
+        return str(tomllib.loads((self.path / "pyproject.toml").read_text())["project"]["name"])
+
     def python(self) -> str:
         """Return the interpreter for the project's python_version, or skip visibly."""
         version = self.answers.get("python_version", "3.11")
@@ -150,6 +186,19 @@ def render(copie: Any, name: str, **overrides: Any) -> Rendered:
     assert result.exception is None, result.exception
     assert result.exit_code == 0
     return Rendered(name, answers, Path(result.project_dir))
+
+
+@pytest.fixture(scope="session")
+def rendered(copie_session: Any) -> Callable[[str], Rendered]:
+    """Render each answer set once per test process, for tests that only read the files."""
+    cache: dict[str, Rendered] = {}
+
+    def get(name: str) -> Rendered:
+        if name not in cache:
+            cache[name] = render(copie_session, name)
+        return cache[name]
+
+    return get
 
 
 def copier_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import keyword
+import re
+import string
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import AT_HEAD, TEMPLATE, copier_cli
-
-
-def load_questions() -> dict[str, Any]:
-    """Parse copier.yml and its include into one mapping, as Copier merges them."""
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def include(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        assert isinstance(node, yaml.ScalarNode)
-        return yaml.safe_load((TEMPLATE / str(loader.construct_scalar(node))).read_text())
-
-    Loader.add_constructor("!include", include)
-    merged: dict[str, Any] = {}
-    for document in yaml.load_all((TEMPLATE / "copier.yml").read_text(), Loader):
-        merged.update(document)
-    return merged
-
-
-CONFIG = load_questions()
-QUESTIONS = {key: value for key, value in CONFIG.items() if not key.startswith("_")}
-PUBLIC = {key: value for key, value in QUESTIONS.items() if value.get("when") is not False}
+from tests.answers import CONFIG, NAME_LENGTH, ODD_NAMES, PUBLIC, QUESTIONS
+from tests.conftest import AT_HEAD, copier_cli
 
 
 def test_public_answer_keys_are_stable() -> None:
@@ -91,6 +73,18 @@ BAD_ANSWERS = [
     pytest.param({"author_name": "x\x1b[31m"}, "Type it on one line", id="author-escape"),
     pytest.param({"project_slug": "Billing"}, 'Use e.g. "billing-service"', id="slug-upper"),
     pytest.param({"project_slug": "a--b"}, "single hyphens", id="slug-double-hyphen"),
+    pytest.param(
+        {"project_slug": "flask"},
+        '"flask-service": a dependency has that name',
+        id="slug-dependency",
+    ),
+    pytest.param({"project_slug": "sentry-sdk"}, "a dependency has that name", id="slug-sdk"),
+    pytest.param(
+        {"project_slug": "a" * 33}, 'Use at most 32 characters, e.g. "billing-', id="slug-too-long"
+    ),
+    pytest.param(
+        {"package_name": "a" * 33}, 'Use at most 32 characters, e.g. "billing_', id="pkg-too-long"
+    ),
     pytest.param({"package_name": "9lives"}, 'Use e.g. "billing_service"', id="pkg-digit"),
     pytest.param({"package_name": "my-app"}, 'Use e.g. "billing_service"', id="pkg-hyphen"),
     pytest.param(
@@ -111,7 +105,7 @@ BAD_ANSWERS = [
     pytest.param({"package_name": "tests"}, "dependency or tool", id="pkg-tests"),
     *(
         pytest.param({"package_name": name}, "dependency or tool", id=f"pkg-{name}")
-        for name in ("yaml", "mako", "pydantic_core", "annotated_types", "xdist")
+        for name in ("yaml", "mako", "pydantic_core", "annotated_types", "xdist", "tools")
     ),
     pytest.param({"author_email": "nobody"}, 'like "team@example.com"', id="email"),
     pytest.param({"author_email": "a@b"}, "Type an address", id="email-no-tld"),
@@ -130,6 +124,11 @@ BAD_ANSWERS = [
         {"kubernetes": True},
         'Use database "postgresql" or "none": pods cannot share one SQLite file',
         id="kubernetes-sqlite",
+    ),
+    pytest.param(
+        {"kubernetes": True, "database": "none", "project_slug": "9lives"},
+        "Use a project_slug that starts with a letter: Kubernetes needs one",
+        id="kubernetes-digit-first-slug",
     ),
 ]
 #: The width a prompt's bottom bar shows of a validator message on an 80-column terminal.
@@ -169,30 +168,85 @@ def test_a_good_answer_is_accepted(copie: Any, answers: dict[str, str]) -> None:
     assert result.answers.items() >= answers.items()
 
 
+#: A slug as Kubernetes and PEP 508 both take it: a letter first, then single hyphens.
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+
+
 @pytest.mark.parametrize(
     ("name", "slug", "package"),
     [
-        pytest.param("Example Service", "example-service", "example_service", id="default"),
-        pytest.param(
-            "  Billing & Payments API ",
-            "billing-payments-api",
-            "billing_payments_api",
-            id="punctuation",
-        ),
-        pytest.param("2fast 2furious", "2fast-2furious", "service_2fast_2furious", id="digit"),
-        pytest.param("JSON", "json", "json_service", id="stdlib"),
-        pytest.param("Class", "class", "class_service", id="keyword"),
-        pytest.param("Flask", "flask", "flask_service", id="dependency"),
-        pytest.param("Сервис", "service", "service", id="no-ascii"),
-        pytest.param("!!!", "service", "service", id="punctuation-only"),
+        pytest.param(name, slug, package, id=key)
+        for key, (name, slug, package) in ODD_NAMES.items()
     ],
 )
-def test_slug_and_package_derive_from_the_name(
-    copie: Any, name: str, slug: str, package: str
+def test_any_name_derives_a_usable_slug_and_package(
+    tmp_path: Path, name: str, slug: str, package: str
 ) -> None:
-    result = copie.copy(extra_answers={"project_name": name})
-    assert result.exception is None, result.exception
-    assert (result.answers["project_slug"], result.answers["package_name"]) == (slug, package)
+    """`copier copy --defaults -d project_name=<name>` succeeds, tasks and all, for any name."""
+    destination = tmp_path / "service"
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "-d", f"project_name={name}", *AT_HEAD, str(destination)
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert (answers["project_slug"], answers["package_name"]) == (slug, package)
+    assert SLUG.fullmatch(slug), slug
+    assert len(slug) <= NAME_LENGTH, slug
+    assert len(package) <= NAME_LENGTH, package
+    assert package.isidentifier(), package
+    assert not keyword.iskeyword(package), package
+    assert (destination / "src" / package / "__init__.py").is_file()
+    assert (destination / "uv.lock").is_file(), "the copy task did not run"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        pytest.param("", 'Type a name, e.g. "Billing Service"', id="empty"),
+        pytest.param(" \u3000 ", 'Type a name, e.g. "Billing Service"', id="blank"),
+        pytest.param("Two\nlines", "Type it on one line", id="newline"),
+        pytest.param("Bell\x07", "Type it on one line", id="control"),
+    ],
+)
+def test_a_name_nothing_can_come_from_is_refused(tmp_path: Path, name: str, message: str) -> None:
+    destination = tmp_path / "service"
+    result = copier_cli(
+        "copy", "--trust", "--defaults", "-d", f"project_name={name}", *AT_HEAD, str(destination)
+    )
+    assert result.returncode != 0
+    # Copier shows its own traceback, then the validator's message, last.
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert not destination.exists() or not any(destination.iterdir())
+
+
+def test_ascii_spellings_follow_unicode() -> None:
+    """includes/ascii_spellings.yml holds exactly what Unicode's decompositions give."""
+    assert QUESTIONS["ascii_spellings"]["default"] == ascii_spellings()
+
+
+#: Latin letters that Unicode does not decompose, and how ASCII writes them.
+UNDECOMPOSED = {
+    "ß": "ss", "æ": "ae", "ǣ": "ae", "ǽ": "ae", "œ": "oe", "ø": "o", "ǿ": "o", "đ": "d",
+    "ð": "d", "þ": "th", "ł": "l", "ħ": "h", "ŧ": "t", "ŋ": "ng", "ĸ": "k",
+    "\N{LATIN SMALL LETTER DOTLESS I}": "i",
+}  # fmt: skip
+#: Unicode's Latin blocks: Latin-1 Supplement to Latin Extended-B, Latin Extended Additional.
+LATIN_BLOCKS = [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]
+
+
+def ascii_spellings() -> dict[str, str]:
+    """Return each lowercase Latin letter's ASCII spelling, where it has one."""
+    spellings = {}
+    for letter in map(chr, LATIN_BLOCKS):
+        if not letter.isalpha() or letter != letter.lower():
+            continue
+        decomposed = unicodedata.normalize("NFKD", letter)
+        spelled = UNDECOMPOSED.get(letter) or "".join(
+            character for character in decomposed if character in string.ascii_lowercase
+        )
+        if spelled:
+            spellings[letter] = spelled
+    return spellings
 
 
 def test_the_command_line_refuses_a_bad_answer_and_writes_nothing(tmp_path: Path) -> None:

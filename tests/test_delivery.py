@@ -11,29 +11,17 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ANSWER_SETS, Rendered, lint, render
+from tests.answers import ODD_NAMES
+from tests.conftest import Rendered, lint, matrix_sets, render
 
 #: The CI file of each `ci` answer, and check-jsonschema's vendored schema for it.
 CI_FILES = {
     "github": (".github/workflows/ci.yml", "vendor.github-workflows"),
     "gitlab": (".gitlab-ci.yml", "vendor.gitlab-ci"),
 }
-KUBERNETES_SETS = [name for name, answers in ANSWER_SETS.items() if answers.get("kubernetes")]
+KUBERNETES_SETS = matrix_sets(lambda answers: bool(answers.get("kubernetes")))
 #: What every pipeline runs, in order.
 CHECKS = ["uv sync --locked", "uv run ruff check", "uv run ruff format --check", "uv run mypy"]
-
-
-@pytest.fixture(scope="session")
-def project_of(copie_session: Any) -> Callable[[str], Rendered]:
-    """Render each answer set once per test process: these tests only read the files."""
-    cache: dict[str, Rendered] = {}
-
-    def get(name: str) -> Rendered:
-        if name not in cache:
-            cache[name] = render(copie_session, name)
-        return cache[name]
-
-    return get
 
 
 def ci_commands(project: Rendered) -> list[str]:
@@ -49,9 +37,9 @@ def ci_commands(project: Rendered) -> list[str]:
     return [line for job in jobs for line in job.get("script", [])]
 
 
-@pytest.mark.parametrize("name", list(ANSWER_SETS))
-def test_ci_files_match_their_schemas(project_of: Callable[[str], Rendered], name: str) -> None:
-    project = project_of(name)
+@pytest.mark.parametrize("name", matrix_sets())
+def test_ci_files_match_their_schemas(rendered: Callable[[str], Rendered], name: str) -> None:
+    project = rendered(name)
     ci = project.answers.get("ci", "github")
     present = [path for path, _ in CI_FILES.values() if (project.path / path).exists()]
     if ci == "none":
@@ -62,13 +50,11 @@ def test_ci_files_match_their_schemas(project_of: Callable[[str], Rendered], nam
     lint("check-jsonschema", "--builtin-schema", schema, path, cwd=project.path)
 
 
-@pytest.mark.parametrize(
-    "name", [name for name, answers in ANSWER_SETS.items() if answers.get("ci") != "none"]
-)
+@pytest.mark.parametrize("name", matrix_sets(lambda answers: answers.get("ci") != "none"))
 def test_ci_runs_every_check_with_the_services_it_needs(
-    project_of: Callable[[str], Rendered], name: str
+    rendered: Callable[[str], Rendered], name: str
 ) -> None:
-    project = project_of(name)
+    project = rendered(name)
     answers = project.answers
     commands = ci_commands(project)
     assert [command for command in commands if command in CHECKS] == CHECKS
@@ -83,7 +69,8 @@ def test_ci_runs_every_check_with_the_services_it_needs(
     assert ("DATABASE_URL: postgresql+psycopg://postgres@" in text) == (database == "postgresql")
     migrate = [command for command in commands if command.endswith("db upgrade")]
     assert len(migrate) == (database != "none")
-    assert len([command for command in commands if command.startswith("docker build")]) == 1
+    builds = [command for command in commands if command.startswith("docker build")]
+    assert len(builds) == answers.get("docker", True)
     # uv's cache survives between runs.
     assert "enable-cache: true" in text or "$UV_CACHE_DIR" in text
 
@@ -132,9 +119,9 @@ def make_commands(project: Rendered, target: str) -> list[str]:
 
 @pytest.mark.parametrize("name", ["defaults", "nodb-sync-py312"])
 def test_every_everyday_command_is_one_line_over_uv(
-    project_of: Callable[[str], Rendered], name: str
+    rendered: Callable[[str], Rendered], name: str
 ) -> None:
-    project = project_of(name)
+    project = rendered(name)
     database = project.answers.get("database", "sqlite") != "none"
     targets = ["install", "lint", "test", "serve", *(["migrate"] if database else []), "image"]
     for target in targets:
@@ -178,8 +165,8 @@ def env_of(container: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
-def test_manifests_are_valid_kubernetes(project_of: Callable[[str], Rendered], name: str) -> None:
-    project = project_of(name)
+def test_manifests_are_valid_kubernetes(rendered: Callable[[str], Rendered], name: str) -> None:
+    project = rendered(name)
     found = manifests(project)
     expected = {"deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "examples/secret.yaml"}
     if project.answers.get("database", "sqlite") != "none":
@@ -189,13 +176,52 @@ def test_manifests_are_valid_kubernetes(project_of: Callable[[str], Rendered], n
     assert set(found) == expected
     files = [str(path) for path in (project.path / "deploy").rglob("*.yaml")]
     lint("kubernetes-validate", "--strict", *files, cwd=project.path)
+    assert_names_the_api_server_accepts(found)
+
+
+#: What the API server takes as an object's name (an RFC 1123 label: the schemas leave it
+#: out), as a Service's name (an RFC 1035 label: a letter first) and as a label's value.
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+SERVICE_NAME = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+
+
+def assert_names_the_api_server_accepts(found: dict[str, dict[str, Any]]) -> None:
+    """Fail on a name or label value a cluster would refuse, which no schema checks."""
+    for path, manifest in found.items():
+        name = manifest["metadata"]["name"]
+        pattern = SERVICE_NAME if manifest["kind"] == "Service" else DNS_LABEL
+        assert isinstance(name, str), f"{path}: name {name!r} is no string"
+        assert pattern.fullmatch(name), f"{path}: {manifest['kind']} name {name!r}"
+        templates = [manifest.get("spec", {}).get("template", {}).get("metadata", {})]
+        for metadata in [manifest["metadata"], *templates]:
+            for key, value in metadata.get("labels", {}).items():
+                assert isinstance(value, str), f"{path}: label {key}={value!r} is no string"
+                assert LABEL_VALUE.fullmatch(value), f"{path}: label {key}={value!r}"
+
+
+@pytest.mark.parametrize("name", ["digits-only", "yaml-boolean", "long"])
+def test_odd_names_give_files_the_tools_accept(copie: Any, name: str) -> None:
+    """A slug like "yes", or one of 55 characters, is a string and a name in every file."""
+    project_name = ODD_NAMES[name][0]
+    switches = {"database": "postgresql", "celery": True, "kubernetes": True, "ci": "gitlab"}
+    project = render(copie, "defaults", project_name=project_name, **switches)
+    root = project.path
+    lint("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml",
+         cwd=root)  # fmt: skip
+    lint("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci", ".gitlab-ci.yml", cwd=root)
+    files = [str(path) for path in (root / "deploy").rglob("*.yaml")]
+    lint("kubernetes-validate", "--strict", *files, cwd=root)
+    assert_names_the_api_server_accepts(manifests(project))
+    compose = yaml.safe_load((root / "compose.yaml").read_text())
+    assert compose["name"] == ODD_NAMES[name][1]
 
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
 def test_termination_grace_outlasts_prestop_and_graceful_timeout(
-    project_of: Callable[[str], Rendered], name: str
+    rendered: Callable[[str], Rendered], name: str
 ) -> None:
-    project = project_of(name)
+    project = rendered(name)
     conf = (project.path / "gunicorn.conf.py").read_text()
     (default,) = re.findall(r'_env_int\("GUNICORN_GRACEFUL_TIMEOUT", (\d+)\)', conf)
     pod = pod_specs(project)["deployment.yaml"]
@@ -213,10 +239,10 @@ def cpus(quantity: str) -> float:
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
 def test_web_concurrency_follows_the_cpu_limit(
-    project_of: Callable[[str], Rendered], name: str
+    rendered: Callable[[str], Rendered], name: str
 ) -> None:
     """WEB_CONCURRENCY is what gunicorn.conf.py would choose for the limit: 2 * CPUs + 1."""
-    project = project_of(name)
+    project = rendered(name)
     assert "2 * usable_cpus() + 1" in (project.path / "gunicorn.conf.py").read_text()
     (web,) = pod_specs(project)["deployment.yaml"]["containers"]
     limit = math.ceil(cpus(web["resources"]["limits"]["cpu"]))
@@ -225,9 +251,9 @@ def test_web_concurrency_follows_the_cpu_limit(
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
 def test_pods_run_as_non_root_on_a_read_only_root(
-    project_of: Callable[[str], Rendered], name: str
+    rendered: Callable[[str], Rendered], name: str
 ) -> None:
-    project = project_of(name)
+    project = rendered(name)
     slug = (project.path / "pyproject.toml").read_text().split('name = "')[1].split('"')[0]
     for path, pod in pod_specs(project).items():
         assert pod["securityContext"]["runAsNonRoot"] is True, path
@@ -252,8 +278,8 @@ def test_pods_run_as_non_root_on_a_read_only_root(
 
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
-def test_probes_and_secrets(project_of: Callable[[str], Rendered], name: str) -> None:
-    project = project_of(name)
+def test_probes_and_secrets(rendered: Callable[[str], Rendered], name: str) -> None:
+    project = rendered(name)
     (web,) = pod_specs(project)["deployment.yaml"]["containers"]
     for probe, path in [("livenessProbe", "/livez"), ("readinessProbe", "/readyz")]:
         get = web[probe]["httpGet"]

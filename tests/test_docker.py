@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import ANSWER_SETS, lint, render
+from tests.conftest import Rendered, lint, matrix_sets, render
 
-DOCKER_SETS = [name for name, answers in ANSWER_SETS.items() if answers.get("docker", True)]
+DOCKER_SETS = matrix_sets(lambda answers: answers.get("docker", True))
 
 
 @pytest.mark.parametrize("name", DOCKER_SETS)
-def test_hadolint_accepts_the_dockerfile(copie: Any, name: str) -> None:
-    project = render(copie, name)
+def test_hadolint_accepts_the_dockerfile(rendered: Callable[[str], Rendered], name: str) -> None:
+    project = rendered(name)
     lint("hadolint", "--no-color", "--failure-threshold", "info", "Dockerfile", cwd=project.path)
 
 
 @pytest.mark.parametrize("name", DOCKER_SETS)
-def test_the_dockerfile_keeps_its_promises(copie: Any, name: str) -> None:
-    project = render(copie, name)
+def test_the_dockerfile_keeps_its_promises(rendered: Callable[[str], Rendered], name: str) -> None:
+    project = rendered(name)
     dockerfile = (project.path / "Dockerfile").read_text()
     version = project.answers.get("python_version", "3.11")
     release = "trixie" if version == "3.13" else "bookworm"
@@ -45,8 +46,10 @@ def test_dockerignore_keeps_secrets_and_local_state_out(copie: Any) -> None:
 
 
 @pytest.mark.parametrize("name", DOCKER_SETS)
-def test_compose_file_follows_the_compose_spec(copie: Any, name: str) -> None:
-    project = render(copie, name)
+def test_compose_file_follows_the_compose_spec(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    project = rendered(name)
     lint("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml",
          cwd=project.path)  # fmt: skip
 

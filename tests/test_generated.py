@@ -11,8 +11,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ANSWER_SETS, NEEDS_BROKER, NEEDS_POSTGRES, TEMPLATE, Rendered, render
-from tests.test_copier_yml import QUESTIONS
+from tests.answers import QUESTIONS
+from tests.conftest import (
+    MATRIX,
+    TEMPLATE,
+    Rendered,
+    needs_broker,
+    needs_postgres,
+    render,
+)
 from tests.test_faults import postgres_database
 
 RESERVED_LISTS = ("python_keywords", "stdlib_module_names", "dependency_module_names")
@@ -40,7 +47,7 @@ print(json.dumps(sorted(name for name in names if re.fullmatch("[a-z_][a-z0-9_]*
 def assert_every_importable_name_is_reserved(project: Rendered) -> None:
     """Fail, naming them, on the environment's modules package_name may still shadow."""
     importable = set(json.loads(check(project, ".venv/bin/python", "-c", LIST_IMPORTABLE)))
-    package = project.answers.get("package_name", "example_service")
+    package = project.package
     reserved = {name for key in RESERVED_LISTS for name in QUESTIONS[key]["default"]}
     missing = sorted(importable - reserved - {package})
     assert not missing, f"add to dependency_module_names in includes/reserved_names.yml: {missing}"
@@ -52,32 +59,32 @@ def assert_every_importable_name_is_reserved(project: Rendered) -> None:
         pytest.param(
             name,
             marks=[
-                *([pytest.mark.postgres] if name in NEEDS_POSTGRES else []),
-                *([pytest.mark.broker] if name in NEEDS_BROKER else []),
+                *([pytest.mark.postgres] if needs_postgres(answers) else []),
+                *([pytest.mark.broker] if needs_broker(answers) else []),
             ],
         )
-        for name in ANSWER_SETS
+        for name, answers in MATRIX.items()
     ],
 )
 def test_generated_project_passes_its_own_checks(copie: Any, name: str) -> None:
     project = render(copie, name)
     check(project, "uv", "sync", "--quiet")
     with ExitStack() as stack:
-        if name in NEEDS_POSTGRES:
+        if needs_postgres(project.answers):
             # A database of its own to name the suite's databases after: two generated
             # suites running side by side must not drop each other's `<name>_test_gw0`.
             project.env["DATABASE_URL"] = stack.enter_context(postgres_database(project))
-        passes_its_own_checks(project, name)
+        passes_its_own_checks(project)
 
 
-def passes_its_own_checks(project: Rendered, name: str) -> None:
+def passes_its_own_checks(project: Rendered) -> None:
     """Check the installed `project` with its own tools and suite."""
     assert_every_importable_name_is_reserved(project)
     check(project, "uv", "run", "--no-sync", "ruff", "check")
     check(project, "uv", "run", "--no-sync", "ruff", "format", "--check")
     check(project, "uv", "run", "--no-sync", "mypy")
     # With a broker here, the generated suite's opt-in worker tests run too.
-    select = ["-m", "broker or not broker"] if name in NEEDS_BROKER else []
+    select = ["-m", "broker or not broker"] if needs_broker(project.answers) else []
     output = check(project, "uv", "run", "--no-sync", "pytest", "-q", "-n", "2", *select)
     assert " passed" in output
     assert "skipped" not in output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,12 @@ def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def command_of(block: list[str], start: str) -> str:
+    """Return the one command of `block` that starts with `start`."""
+    (command,) = (line for line in block if line.startswith(start))
+    return command
+
+
 def next_patch(version: str) -> str:
     """Return the release after `version` (vX.Y.Z)."""
     major, minor, patch = map(int, version.removeprefix("v").split("."))
@@ -67,7 +74,7 @@ def test_the_quick_start_service_updates_across_a_release(tmp_path: Path) -> Non
         git(clone, "tag", "-a", "v0.1.0", "-m", "v0.1.0")
     released = git(clone, "describe", "--tags", "--abbrev=0").strip()
 
-    copy = shell(readme_block("Quick start")[0], cwd=clone)
+    copy = shell(command_of(readme_block("Quick start"), "uvx copier "), cwd=clone)
     assert copy.returncode == 0, copy.stdout[-3000:] + copy.stderr[-3000:]
     assert "warning" not in copy.stderr.lower(), copy.stderr
     service = tmp_path / "example-service"
@@ -93,3 +100,77 @@ def test_the_quick_start_service_updates_across_a_release(tmp_path: Path) -> Non
     assert "warning" not in updated.stderr.lower(), updated.stderr
     assert "A fix from the next release." in (service / "README.md").read_text()
     assert yaml.safe_load((service / ".copier-answers.yml").read_text())["_commit"] == release
+
+
+#: What the block's last command runs of the template's own suite here: two quick tests.
+QUICK_SELECTION = (
+    "-p no:cacheprovider -k "
+    "'test_public_answer_keys_are_stable or test_every_allowed_pair_is_in_some_set'"
+)
+#: The block's last command: the template's own suite.
+SUITE = "uv run pytest -n auto"
+#: The folders a bare machine's PATH holds: no pyenv, no ~/.local, no ~/.cargo.
+SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def test_the_quick_start_runs_where_there_is_no_uv(tmp_path: Path) -> None:
+    """Python and pip but no uv: the block as written, in a clean clone, in a fresh venv.
+
+    The venv comes from this machine's Python 3.11 and holds pip only; PATH is the venv's
+    folder and the system's, with every folder that holds a uv left out. Its last command,
+    the template's own suite, runs a small selection (PYTEST_ADDOPTS): the whole suite
+    inside the whole suite would take as long again, and what the line proves is that uv
+    builds the template's environment and pytest starts its workers.
+    """
+    clone = tmp_path / "copier-flask-service"
+    git(tmp_path, "clone", "-q", str(TEMPLATE), str(clone))
+    if not git(clone, "tag", "--list", "v*").split():
+        git(clone, "tag", "-a", "v0.1.0", "-m", "v0.1.0")
+    python = interpreter("3.11")
+    assert python is not None, "no Python 3.11 on this machine"
+    venv = tmp_path / "venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
+    folders = [str(venv / "bin"), *SYSTEM_PATH]
+    path = os.pathsep.join(
+        folder for folder in folders if not any(Path(folder, uv).exists() for uv in ("uv", "uvx"))
+    )
+    assert shutil.which("uv", path=path) is None
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("UV_", "PYENV", "VIRTUAL_ENV", "PYTEST_"))
+    }
+    env |= {"PATH": path, "VIRTUAL_ENV": str(venv)}
+
+    outputs = []
+    for command in readme_block("Quick start"):
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=clone,
+            # Only the template's own suite gets the selection, not the service's.
+            env={**env, "PYTEST_ADDOPTS": QUICK_SELECTION} if command == SUITE else env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+            stdin=subprocess.DEVNULL,
+        )
+        output = result.stdout[-3000:] + result.stderr[-3000:]
+        assert result.returncode == 0, f"{command}\n{output}"
+        if command.startswith("command -v uv"):
+            outputs.append(result.stdout)
+            continue  # pip speaks of the machine's own configuration (its indexes): not ours
+        # uv's one note about the active venv is expected; nothing else may warn.
+        warnings = [
+            line
+            for line in result.stderr.lower().splitlines()
+            if "warning" in line and "does not match the project environment" not in line
+        ]
+        assert warnings == [], f"{command}\n{output}"
+        outputs.append(result.stdout)
+    assert SUITE in readme_block("Quick start"), "the block no longer ends with the suite"
+    assert (venv / "bin" / "uv").is_file(), "the first line did not install uv into the venv"
+    assert (tmp_path / "example-service" / ".venv").is_dir()
+    assert (clone / ".venv" / "bin" / "pytest").is_file()
+    assert " passed" in outputs[1], "the service's own suite did not run"
+    assert "2 passed" in outputs[2], outputs[2][-2000:]
