@@ -74,6 +74,11 @@ class JsonApi(flask.Flask):
     response_class = Response
     json_provider_class = StrictJSON
 
+    def __init__(self, import_name: str, **options: Any) -> None:
+        """Create the app; it serves no static files, so it has no /static route."""
+        options.setdefault("static_folder", None)
+        super().__init__(import_name, **options)
+
     def make_default_options_response(self) -> flask.Response:
         """Answer OPTIONS with 204 and Allow, and no body to mistake for HTML."""
         response = super().make_default_options_response()

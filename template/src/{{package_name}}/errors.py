@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, current_app, got_request_exception, json
+
+# pydantic reads TypedDicts for the API document from typing_extensions before 3.12.
+from typing_extensions import TypedDict
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
@@ -12,6 +15,22 @@ from werkzeug.wrappers import Response
 from .request_log import current_request_id
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(TypedDict):
+    """The body of every error answer, 4xx or 5xx."""
+
+    error: str
+    message: str
+    status: int
+    #: The answer's X-Request-ID; null only outside a request.
+    request_id: str | None
+
+
+class InvalidBody(ErrorBody):
+    """The body of a 422: every field's problems, by field ("body" for the whole body)."""
+
+    fields: dict[str, list[str]]
 
 
 def init_app(app: Flask) -> None:
@@ -22,14 +41,13 @@ def init_app(app: Flask) -> None:
 
 def error_body(status: int, message: str, **extra: object) -> bytes:
     """Return the JSON every error answer shares: error, message, status and request_id."""
-    body = {
+    body: ErrorBody = {
         "error": HTTP_STATUS_CODES.get(status, "Unknown Error"),
         "message": message,
         "status": status,
         "request_id": current_request_id(),
-        **extra,
     }
-    return json.dumps(body).encode()
+    return json.dumps({**body, **extra}).encode()
 
 
 def error_response(status: int, message: str, **extra: object) -> Response:

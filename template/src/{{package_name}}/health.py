@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Literal
 
 from flask import Blueprint, Flask, current_app
+
+# pydantic reads TypedDicts for the API document from typing_extensions before 3.12.
+from typing_extensions import TypedDict
+
+from .openapi import Answer, operation
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -14,22 +20,51 @@ log = logging.getLogger(__name__)
 ReadinessCheck = Callable[[], object]
 
 
+class Liveness(TypedDict):
+    """The body of GET /livez."""
+
+    status: Literal["ok"]
+
+
+class Readiness(TypedDict):
+    """The body of GET /readyz: each check's result, and those that failed (503 only)."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, Literal["ok", "failed"]]
+
+
+class Unready(Readiness):
+    """The body of GET /readyz while a check fails."""
+
+    failed: list[str]
+
+
+READY: Readiness = {"status": "ok", "checks": {"upstream": "ok"}}
+UNREADY: Unready = {
+    "status": "unavailable",
+    "failed": ["upstream"],
+    "checks": {"upstream": "failed"},
+}
+
+
 def add_readiness_check(app: Flask, name: str, check: ReadinessCheck) -> None:
     """Make `/readyz` of `app` fail while `check` raises."""
     app.extensions.setdefault("readiness_checks", {})[name] = check
 
 
 @bp.get("/livez")
-def live() -> dict[str, str]:
+@operation({200: Answer(Liveness, example={"status": "ok"})})
+def live() -> Liveness:
     """Answer 200 while the process serves requests; touch nothing external."""
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-def ready() -> tuple[dict[str, object], int]:
+@operation({200: Answer(Readiness, example=READY), 503: Answer(Unready, example=UNREADY)})
+def ready() -> tuple[Readiness, int]:
     """Run every readiness check: 200 when all pass, 503 naming each that failed."""
     checks: dict[str, ReadinessCheck] = current_app.extensions.get("readiness_checks", {})
-    results: dict[str, str] = {}
+    results: dict[str, Literal["ok", "failed"]] = {}
     for name, check in checks.items():
         try:
             check()
@@ -40,5 +75,6 @@ def ready() -> tuple[dict[str, object], int]:
             results[name] = "ok"
     failed = sorted(name for name, result in results.items() if result == "failed")
     if failed:
-        return {"status": "unavailable", "failed": failed, "checks": results}, 503
+        unready: Unready = {"status": "unavailable", "failed": failed, "checks": results}
+        return unready, 503
     return {"status": "ok", "checks": results}, 200

@@ -1,0 +1,106 @@
+"""The API contract: schemathesis holds each served variant to the document it publishes.
+
+Each variant is rendered, installed, migrated and served under a real gunicorn on 127.0.0.1
+(the fault tests' `serve`), then schemathesis, a tool nobody here wrote, reads its
+GET /openapi.json and sends every operation the examples in the document, its coverage
+cases and generated requests, valid and invalid, then stateful sequences along the links it
+infers (create, read, update, delete). Every check it has is on: no 5xx; status codes, content
+types, headers (X-Request-ID) and bodies as documented; valid data accepted, invalid data
+refused. Each operation gets at most MAX_EXAMPLES generated cases per phase.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from tests.conftest import tool
+from tests.test_faults import Server, install, migrate, postgres_database, serve
+
+pytestmark = pytest.mark.slow
+
+#: Generated cases per operation and phase: a mismatch shows within tens; CI time is bounded.
+MAX_EXAMPLES = 25
+#: The broker of the Celery variant; each run gets a queue of its own there.
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "defaults",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("celery-redis", marks=pytest.mark.broker),
+    ],
+)
+def served(
+    request: pytest.FixtureRequest, copie_session: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """Serve one variant with two workers, its database migrated (and its broker, Redis)."""
+    name: str = request.param
+    project = install(copie_session, name)
+    folder = tmp_path_factory.mktemp(f"contract-{name}")
+    with ExitStack() as stack:
+        if name == "postgresql":
+            url = stack.enter_context(postgres_database(project))
+        else:
+            url = f"sqlite:///{folder / 'db.sqlite3'}"
+        broker = {}
+        if project.answers.get("celery"):
+            broker = {
+                "CELERY_BROKER_URL": REDIS_URL,
+                "CELERY_QUEUE": f"contract-{secrets.token_hex(6)}",
+            }
+        migrate(project, url, **broker)
+        yield stack.enter_context(
+            serve(project, folder, WEB_CONCURRENCY="2", DATABASE_URL=url, **broker)
+        )
+
+
+def test_the_document_is_valid_openapi_3_1(served: Server) -> None:
+    """openapi-spec-validator, against the OpenAPI 3.1 schema."""
+    document = served.get("/openapi.json").json()
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+
+
+def test_the_service_keeps_its_contract(served: Server, tmp_path: Path) -> None:
+    """schemathesis, every check on, every operation; its own report when it finds something."""
+    document = served.get("/openapi.json").json()
+    # All but GET /openapi.json, which schemathesis leaves out: it read it to start.
+    operations = sum(len(item) for item in document["paths"].values()) - 1
+    result = subprocess.run(
+        [
+            tool("schemathesis"),
+            "run",
+            f"http://{served.host}:{served.port}/openapi.json",
+            "--checks=all",
+            f"--max-examples={MAX_EXAMPLES}",
+            "--workers=1",
+            "--request-timeout=10",
+            "--generation-database=none",
+            "--no-color",
+        ],
+        cwd=tmp_path,  # anything it writes stays out of the repository
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, f"{report}\nThe server's log ends:\n{served.tail()}"
+    assert re.search(rf"Tested: {operations}\b", report), report
+    assert "No issues found" in report, report
+    print(report.partition("SUMMARY")[2])  # shown with -rA: what each variant ran
+    # The service logged no unhandled exception while schemathesis ran.
+    errors = [line for line in served.lines() if line.get("level") == "ERROR"]
+    assert not errors, json.dumps(errors, indent=1)
