@@ -249,6 +249,32 @@ def test_web_concurrency_follows_the_cpu_limit(
     assert int(env_of(web)["WEB_CONCURRENCY"]) == 2 * limit + 1
 
 
+def mebibytes(quantity: str) -> float:
+    """Return a Kubernetes memory quantity ("512Mi", "1Gi") in MiB."""
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+#: What the gunicorn master holds beside its workers, measured: about 40 MiB.
+MASTER_MIB = 40
+
+
+@pytest.mark.parametrize("name", KUBERNETES_SETS)
+def test_worker_memory_limit_fits_the_container_limit(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """Every worker at GUNICORN_MAX_WORKER_MEMORY, plus the master, fits the pod's limit."""
+    project = rendered(name)
+    conf = (project.path / "gunicorn.conf.py").read_text()
+    (default,) = re.findall(r'_env_int\("GUNICORN_MAX_WORKER_MEMORY", (\d+)', conf)
+    (web,) = pod_specs(project)["deployment.yaml"]["containers"]
+    env = env_of(web)
+    per_worker = int(env.get("GUNICORN_MAX_WORKER_MEMORY", default))
+    workers = int(env["WEB_CONCURRENCY"])
+    limit = mebibytes(web["resources"]["limits"]["memory"])
+    assert 0 < per_worker * workers + MASTER_MIB <= limit
+
+
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
 def test_pods_run_as_non_root_on_a_read_only_root(
     rendered: Callable[[str], Rendered], name: str

@@ -960,6 +960,26 @@ def test_no_body_makes_the_service_fail(
 # --- Load -------------------------------------------------------------------------------------
 
 
+def test_a_worker_past_its_memory_limit_is_replaced_and_none_under_it(
+    sqlite_project: Rendered, tmp_path: Path
+) -> None:
+    """At 1 MiB every worker is past the limit: replaced at its 64th request, answering it."""
+    with serve(sqlite_project, tmp_path, GUNICORN_MAX_WORKER_MEMORY="1") as server:
+        (first,) = server.workers()
+        for _ in range(64):
+            assert server.get("/livez").status == 200
+        line = server.logged(lambda line: "GUNICORN_MAX_WORKER_MEMORY" in line.get("message", ""))
+        assert line["level"] == "WARNING"
+        assert str(first) in line["message"]
+        server.wait_for_workers(lambda pids: len(pids) == 1 and first not in pids, "a new worker")
+        assert server.get("/livez").status == 200
+    with serve(sqlite_project, tmp_path) as server:  # the default limit, 512 MiB
+        workers = server.workers()
+        for _ in range(3 * 64):
+            assert server.get("/livez").status == 200
+        assert server.workers() == workers
+
+
 def wrk(url: str, seconds: int) -> str:
     """Load `url` with wrk for `seconds` and return its report.
 
