@@ -24,11 +24,12 @@ import argparse
 import json
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import run as shared  # bench/run.py: this script's folder is first on sys.path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PACKAGE = "example_service"
@@ -242,18 +243,11 @@ if __name__ == "__main__":
 
 
 def run(*command: str | Path, cwd: Path | None = None) -> str:
-    """Run a command, fail loudly if it fails, and return its output."""
-    result = subprocess.run(
-        [str(part) for part in command],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
-    if result.returncode:
-        sys.exit(f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout + result.stderr
+    """Run a command as bench/run.py does, waiting longer; return stdout and stderr.
+
+    stderr too: `python -X importtime` writes its figures there.
+    """
+    return shared.run(*command, cwd=cwd, timeout=1800, stderr=True)
 
 
 def generate(work: Path) -> Path:

@@ -16,13 +16,18 @@ from tests.conftest import TEMPLATE
 pytestmark = pytest.mark.slow
 
 ROWS = [
-    "throughput ratio, GET /livez (not counted), JSON logs on",
-    "throughput ratio with metrics on, GET /work counted",
-    "latency p99",
+    "steady throughput, GET /work counted by metrics",
+    "the same on GET /livez",
+    "throughput with recycling as generated",
+    "throughput recycling every 1,000 requests",
+    "latency p99 at 64 connections",
     "worker memory growth",
-    "cold start: import + create the app",
-    "copier copy --defaults: with / without tasks",
-    "time-to-green",
+    "worker RSS after 2,000 requests",
+    "cold start, import + create_app",
+    "time-to-green: copier copy + uv run pytest, defaults",
+    "doctor: lines per second",
+    "cold start added by database none",
+    "worker RSS added by database none",
 ]
 
 
