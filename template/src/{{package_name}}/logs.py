@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import IO, Any, Final
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 from .request_log import current_request_id
 
@@ -60,7 +60,7 @@ def make_handler(log_format: str, stream: IO[str] | None = None) -> logging.Hand
     handler = logging.StreamHandler(stream)
     if log_format == "json":
         handler.setFormatter(
-            JsonFormatter(JSON_FIELDS, rename_fields=RENAMED_FIELDS, timestamp=True)
+            OrjsonFormatter(JSON_FIELDS, rename_fields=RENAMED_FIELDS, timestamp=True)
         )
     else:
         handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
