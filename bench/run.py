@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import http.client
 import os
 import re
@@ -259,6 +260,18 @@ def load(port: int, settings: Settings, path: str = "/livez", recycling: bool = 
     return Load(rps, latency(output, "50%"), latency(output, "99%"))
 
 
+def throughput(
+    port: int, settings: Settings, path: str = "/livez", recycling: bool = False
+) -> float:
+    """Return the requests per second of one `load`."""
+    return load(port, settings, path, recycling).rps
+
+
+def tail(port: int, settings: Settings, path: str) -> float:
+    """Return the p99 latency in milliseconds of one `load`."""
+    return load(port, settings, path).p99_ms
+
+
 def latency(output: str, percentile: str) -> float:
     """Return one of wrk's latency percentiles, in milliseconds."""
     value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
@@ -344,9 +357,20 @@ def worker_memories(work: Path, projects: dict[str, Path]) -> dict[str, float]:
     return memories
 
 
-def ratios(loads: Callable[[], tuple[float, ...]], rounds: int) -> list[tuple[float, ...]]:
-    """Call `loads` (one figure per server, in turn) `rounds` times; return every round."""
-    return [loads() for _ in range(rounds)]
+def rounds_of(measures: list[Callable[[], float]], rounds: int) -> list[tuple[float, ...]]:
+    """Take every measure once per round, starting one later each round; return the rounds.
+
+    Rotating the order spreads whatever the machine does at the start or end of a round
+    over every server, instead of charging it to the same one each time.
+    """
+    taken = []
+    for round_ in range(rounds):
+        figures = [0.0] * len(measures)
+        for step in range(len(measures)):
+            index = (round_ + step) % len(measures)
+            figures[index] = measures[index]()
+        taken.append(tuple(figures))
+    return taken
 
 
 def served_rows(work: Path, project: Path, settings: Settings) -> dict[str, str]:
@@ -370,22 +394,23 @@ def served_rows(work: Path, project: Path, settings: Settings) -> dict[str, str]
         bare_1000 = stack.enter_context(serving(bare_thousand, work, env))
         for server in (bare, steady, recycled, thousand, bare_1000):
             requests(server.port, 500)  # warm-up
-        work_rounds = ratios(
-            lambda: tuple(
-                load(server.port, settings, "/work", recycling=server in (thousand, bare_1000)).rps
-                for server in (bare, steady, recycled, thousand, bare_1000)
-            ),
+        servers = (bare, steady, recycled, thousand, bare_1000)
+        work_rounds = rounds_of(
+            [
+                functools.partial(throughput, server.port, settings, "/work", index >= 3)
+                for index, server in enumerate(servers)
+            ],
             settings.rounds,
         )
-        livez_rounds = ratios(
-            lambda: (load(bare.port, settings).rps, load(steady.port, settings).rps),
+        livez_rounds = rounds_of(
+            [functools.partial(throughput, server.port, settings) for server in (bare, steady)],
             settings.rounds,
         )
         overload = dataclasses.replace(settings, connections=settings.overload)
-        latency_rounds = [
-            (load(bare.port, overload, "/work"), load(steady.port, overload, "/work"))
-            for _ in range(settings.rounds)
-        ]
+        latency_rounds = rounds_of(
+            [functools.partial(tail, server.port, overload, "/work") for server in (bare, steady)],
+            settings.rounds,
+        )
         before = worker_memory(steady.pid)
         requests(steady.port, settings.memory_requests)
         growth = (worker_memory(steady.pid) - before) / 2**20
@@ -398,10 +423,10 @@ def served_rows(work: Path, project: Path, settings: Settings) -> dict[str, str]
     rows["recycled"] = with_range([r[2] / r[1] for r in work_rounds])
     rows["thousand"] = with_range([r[3] / r[1] for r in work_rounds])
     rows["bare_thousand"] = with_range([r[4] / r[0] for r in work_rounds])
-    p99 = [ours_.p99_ms / base.p99_ms for base, ours_ in latency_rounds]
+    p99 = [ours_ / base for base, ours_ in latency_rounds]
     rows["p99"] = with_range(p99) + (
-        f"; {statistics.median(r[1].p99_ms for r in latency_rounds):.1f} / "
-        f"{statistics.median(r[0].p99_ms for r in latency_rounds):.1f} ms"
+        f"; {statistics.median(r[1] for r in latency_rounds):.1f} / "
+        f"{statistics.median(r[0] for r in latency_rounds):.1f} ms"
     )
     rows["growth"] = f"{growth:+.2f} MiB over {settings.memory_requests:,}"
     return rows
