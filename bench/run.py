@@ -73,6 +73,8 @@ STEADY = {"GUNICORN_MAX_REQUESTS": "0", "GUNICORN_MAX_WORKER_MEMORY": "0"}
 #: The recycling generated services had before: every 1,000 requests, jitter 100.
 EVERY_THOUSAND = {"GUNICORN_MAX_REQUESTS": "1000", "GUNICORN_MAX_REQUESTS_JITTER": "100"}
 EVERY_THOUSAND |= {"GUNICORN_MAX_WORKER_MEMORY": "0"}
+#: The access line obeys its logger's level: WARNING writes none (nor any INFO line).
+NO_ACCESS_LINES = {"LOG_LEVEL": "WARNING"}
 #: One project per optional feature, against the defaults: Copier answers, and what its
 #: production start needs (nothing here is connected to by import + create_app or /livez).
 FEATURES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
@@ -140,7 +142,7 @@ SMOKE = Settings(
     overload=16,
     memory_requests=1_000,
     repeats=1,
-    features=(DEFAULTS, "database none"),
+    features=(DEFAULTS, "metrics off"),
     green_sets=("defaults",),
     green_repeats=1,
     doctor_lines=2_000,
@@ -373,9 +375,10 @@ def rounds_of(measures: list[Callable[[], float]], rounds: int) -> list[tuple[fl
     return taken
 
 
-def served_rows(work: Path, project: Path, settings: Settings) -> dict[str, str]:
+def served_rows(work: Path, projects: dict[str, Path], settings: Settings) -> dict[str, str]:
     """Serve bare and generated side by side: throughput, recycling, latency, growth."""
     rows: dict[str, str] = {}
+    project = projects[DEFAULTS]
     gunicorn = project / ".venv" / "bin" / "gunicorn"
     bare_command: list[str | Path] = [*pinned(0), gunicorn, *BARE_ARGS]
     bare_command += ["-b", "127.0.0.1:{port}", "bare_app:app"]
@@ -392,12 +395,21 @@ def served_rows(work: Path, project: Path, settings: Settings) -> dict[str, str]
         recycled = stack.enter_context(serving(ours, project, env))  # recycling as generated
         thousand = stack.enter_context(serving(ours, project, env | EVERY_THOUSAND))
         bare_1000 = stack.enter_context(serving(bare_thousand, work, env))
-        for server in (bare, steady, recycled, thousand, bare_1000):
+        # What two features cost, to say what reaching bare Flask would give up.
+        quiet = stack.enter_context(serving(ours, project, env | STEADY | NO_ACCESS_LINES))
+        no_metrics_project = projects["metrics off"]
+        no_metrics_command: list[str | Path] = [*pinned(0)]
+        no_metrics_command += [no_metrics_project / ".venv" / "bin" / "gunicorn", "-c"]
+        no_metrics_command += ["gunicorn.conf.py", "--pythonpath", work, "generated_app:app"]
+        no_metrics = stack.enter_context(
+            serving(no_metrics_command, no_metrics_project, env | STEADY)
+        )
+        servers = (bare, steady, recycled, thousand, bare_1000, quiet, no_metrics)
+        for server in servers:
             requests(server.port, 500)  # warm-up
-        servers = (bare, steady, recycled, thousand, bare_1000)
         work_rounds = rounds_of(
             [
-                functools.partial(throughput, server.port, settings, "/work", index >= 3)
+                functools.partial(throughput, server.port, settings, "/work", index in (3, 4))
                 for index, server in enumerate(servers)
             ],
             settings.rounds,
@@ -423,6 +435,8 @@ def served_rows(work: Path, project: Path, settings: Settings) -> dict[str, str]
     rows["recycled"] = with_range([r[2] / r[1] for r in work_rounds])
     rows["thousand"] = with_range([r[3] / r[1] for r in work_rounds])
     rows["bare_thousand"] = with_range([r[4] / r[0] for r in work_rounds])
+    rows["quiet"] = with_range([r[5] / r[0] for r in work_rounds])
+    rows["no_metrics"] = with_range([r[6] / r[0] for r in work_rounds])
     p99 = [ours_ / base for base, ours_ in latency_rounds]
     rows["p99"] = with_range(p99) + (
         f"; {statistics.median(r[1] for r in latency_rounds):.1f} / "
@@ -481,7 +495,7 @@ def measure(work: Path, settings: Settings) -> dict[str, str]:
         name: generate(work / f"project-{index}", FEATURES[name][0])
         for index, name in enumerate(settings.features)
     }
-    rows = served_rows(work, projects[DEFAULTS], settings)
+    rows = served_rows(work, projects, settings)
     cold = cold_starts(work, projects, settings)
     rows["cold"] = f"{cold[DEFAULTS]:.0f} ms / {cold['bare']:.0f} ms"
     for name in settings.features[1:]:
@@ -511,6 +525,8 @@ ROWS = [
         "steady",
     ),
     ("livez", "the same on GET /livez (not counted)", ""),
+    ("quiet", "the same without access lines (LOG_LEVEL=WARNING) / bare", ""),
+    ("no_metrics", "the same with metrics off (metrics=false) / bare", ""),
     (
         "recycled",
         "throughput with recycling as generated (by memory, 512 MiB) / steady",

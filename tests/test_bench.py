@@ -26,8 +26,10 @@ ROWS = [
     "cold start, import + create_app",
     "time-to-green: copier copy + uv run pytest, defaults",
     "doctor: lines per second",
-    "cold start added by database none",
-    "worker RSS added by database none",
+    "without access lines (LOG_LEVEL=WARNING)",
+    "with metrics off (metrics=false)",
+    "cold start added by metrics off",
+    "worker RSS added by metrics off",
 ]
 
 
