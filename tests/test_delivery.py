@@ -217,16 +217,22 @@ def test_odd_names_give_files_the_tools_accept(copie: Any, name: str) -> None:
     assert compose["name"] == ODD_NAMES[name][1]
 
 
+def web_setting(project: Rendered, name: str) -> int:
+    """Return the web container's `name`: the manifest's value, or gunicorn.conf.py's default."""
+    conf = (project.path / "gunicorn.conf.py").read_text()
+    (default,) = re.findall(rf'_env_int\("{name}", (\d+)', conf)
+    (web,) = pod_specs(project)["deployment.yaml"]["containers"]
+    return int(env_of(web).get(name, default))
+
+
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
 def test_termination_grace_outlasts_prestop_and_graceful_timeout(
     rendered: Callable[[str], Rendered], name: str
 ) -> None:
     project = rendered(name)
-    conf = (project.path / "gunicorn.conf.py").read_text()
-    (default,) = re.findall(r'_env_int\("GUNICORN_GRACEFUL_TIMEOUT", (\d+)\)', conf)
     pod = pod_specs(project)["deployment.yaml"]
     (web,) = pod["containers"]
-    graceful = int(env_of(web).get("GUNICORN_GRACEFUL_TIMEOUT", default))
+    graceful = web_setting(project, "GUNICORN_GRACEFUL_TIMEOUT")
     command = web["lifecycle"]["preStop"]["exec"]["command"]
     assert command[0] == "sleep"
     assert pod["terminationGracePeriodSeconds"] > int(command[1]) + graceful
@@ -265,12 +271,9 @@ def test_worker_memory_limit_fits_the_container_limit(
 ) -> None:
     """Every worker at GUNICORN_MAX_WORKER_MEMORY, plus the master, fits the pod's limit."""
     project = rendered(name)
-    conf = (project.path / "gunicorn.conf.py").read_text()
-    (default,) = re.findall(r'_env_int\("GUNICORN_MAX_WORKER_MEMORY", (\d+)', conf)
     (web,) = pod_specs(project)["deployment.yaml"]["containers"]
-    env = env_of(web)
-    per_worker = int(env.get("GUNICORN_MAX_WORKER_MEMORY", default))
-    workers = int(env["WEB_CONCURRENCY"])
+    per_worker = web_setting(project, "GUNICORN_MAX_WORKER_MEMORY")
+    workers = int(env_of(web)["WEB_CONCURRENCY"])
     limit = mebibytes(web["resources"]["limits"]["memory"])
     assert 0 < per_worker * workers + MASTER_MIB <= limit
 
