@@ -26,7 +26,8 @@ KINDS = ("histogram",)
 ARCHIVES = {f"{kind}_archive.db" for kind in KINDS}
 #: The sample a request nobody routes adds to.
 UNMATCHED = re.compile(
-    r'^http_request_duration_seconds_count\{method="GET",route="<unmatched>",status="404"\} (\S+)$',
+    r"^http_request_duration_seconds_count"
+    r'\{method="GET",route="<unmatched>",status="404"\} (\S+)$',
     re.M,
 )
 
