@@ -73,14 +73,24 @@ def test_the_document_is_valid_openapi_3_1(served: Server) -> None:
     validate(document)
 
 
+#: schemathesis's own list of answers that reject invalid data, and 414: gunicorn refuses a
+#: request line past 4094 bytes before the app sees it (a long invalid query, say), and the
+#: document says so. schemathesis once sent a 5,751-byte query of the wrong types.
+REJECTIONS = ["400", "401", "403", "404", "405", "406", "409", "414", "415", "422", "428"]
+REJECTIONS += ["429", "5xx"]
+
+
 def test_the_service_keeps_its_contract(served: Server, tmp_path: Path) -> None:
     """schemathesis, every check on, every operation; its own report when it finds something."""
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(f"[checks.negative_data_rejection]\nexpected-statuses = {REJECTIONS!r}\n")
     document = served.get("/openapi.json").json()
     # All but GET /openapi.json, which schemathesis leaves out: it read it to start.
     operations = sum(len(item) for item in document["paths"].values()) - 1
     result = subprocess.run(
         [
             tool("schemathesis"),
+            f"--config-file={config}",
             "run",
             f"http://{served.host}:{served.port}/openapi.json",
             "--checks=all",
