@@ -24,14 +24,12 @@ import argparse
 import json
 import secrets
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import run as shared  # bench/run.py: this script's folder is first on sys.path
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 PACKAGE = "example_service"
 CANDIDATES = ("none", "apispec", "spectree", "flask-openapi3")
 PINS = ("apispec==6.10.1", "spectree[flask]==3.0.0", "flask-openapi3==4.3.2")
@@ -252,12 +250,7 @@ def run(*command: str | Path, cwd: Path | None = None) -> str:
 
 def generate(work: Path) -> Path:
     """Generate the default service into `work`, install it and the candidates there."""
-    project = work / "service"
-    run(
-        sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet",
-        "--vcs-ref", "HEAD", REPOSITORY, project,
-    )  # fmt: skip
-    run("uv", "sync", "--quiet", cwd=project)
+    project = shared.generate(work / "service", {})
     run("uv", "pip", "install", "--quiet", "--python", ".venv/bin/python", *PINS, cwd=project)
     (project / "candidates.py").write_text(CANDIDATES_MODULE)
     return project

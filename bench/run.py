@@ -239,7 +239,6 @@ class Load:
     """One wrk run's results."""
 
     rps: float
-    p50_ms: float
     p99_ms: float
 
 
@@ -259,7 +258,7 @@ def load(port: int, settings: Settings, path: str = "/livez", recycling: bool = 
     if "Non-2xx" in output or (errors and (not recycling or any(map(int, errors.groups())))):
         sys.exit(f"wrk saw errors:\n{output}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    return Load(rps, latency(output, "50%"), latency(output, "99%"))
+    return Load(rps, latency(output, "99%"))
 
 
 def throughput(
@@ -304,12 +303,36 @@ def requests(port: int, count: int) -> None:
             sys.exit(f"/livez answered {response.status}")
 
 
+def copy_command(into: Path, answers: dict[str, str]) -> list[str | Path]:
+    """Return the `copier copy` of this repository's HEAD with `answers` into `into`."""
+    given = [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
+    return copier("--vcs-ref", "HEAD", *given, REPOSITORY, into)
+
+
 def generate(into: Path, answers: dict[str, str]) -> Path:
     """Generate and install a service with `answers` (on top of the defaults) into `into`."""
-    given = [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
-    run(*copier("--vcs-ref", "HEAD", *given, REPOSITORY, into))
+    run(*copy_command(into, answers))
     run("uv", "sync", "--quiet", cwd=into)
     return into
+
+
+def bare_server(gunicorn: Path, *options: str) -> list[str | Path]:
+    """Return the command serving bare Flask with `gunicorn`, pinned, with extra `options`."""
+    return [*pinned(0), gunicorn, *BARE_ARGS, *options, "-b", "127.0.0.1:{port}", "bare_app:app"]
+
+
+def generated_server(project: Path, work: Path) -> list[str | Path]:
+    """Return the command serving `project` as generated, plus the bench's GET /work, pinned."""
+    gunicorn = project / ".venv" / "bin" / "gunicorn"
+    return [
+        *pinned(0),
+        gunicorn,
+        "-c",
+        "gunicorn.conf.py",
+        "--pythonpath",
+        work,
+        "generated_app:app",
+    ]
 
 
 def base_env() -> dict[str, str]:
@@ -342,17 +365,12 @@ def cold_starts(work: Path, projects: dict[str, Path], settings: Settings) -> di
 def worker_memories(work: Path, projects: dict[str, Path]) -> dict[str, float]:
     """Return one warmed-up worker's RSS in MiB, per project and for bare Flask."""
     memories = {}
-    gunicorn = projects[DEFAULTS] / ".venv" / "bin" / "gunicorn"
-    bare: list[str | Path] = [gunicorn, *BARE_ARGS, "-b", "127.0.0.1:{port}", "bare_app:app"]
+    bare = bare_server(projects[DEFAULTS] / ".venv" / "bin" / "gunicorn")
     with serving(bare, work, base_env()) as served:
         requests(served.port, 2_000)
         memories["bare"] = worker_memory(served.pid) / 2**20
     for name, project in projects.items():
-        command: list[str | Path] = [
-            project / ".venv" / "bin" / "gunicorn",
-            "-c",
-            "gunicorn.conf.py",
-        ]
+        command = generated_server(project, work)
         with serving(command, project, base_env() | STEADY | FEATURES[name][1]) as served:
             requests(served.port, 2_000)
             memories[name] = worker_memory(served.pid) / 2**20
@@ -380,17 +398,11 @@ def served_rows(work: Path, projects: dict[str, Path], settings: Settings) -> di
     rows: dict[str, str] = {}
     project = projects[DEFAULTS]
     gunicorn = project / ".venv" / "bin" / "gunicorn"
-    bare_command: list[str | Path] = [*pinned(0), gunicorn, *BARE_ARGS]
-    bare_command += ["-b", "127.0.0.1:{port}", "bare_app:app"]
-    bare_thousand = [*bare_command[:-3], "--max-requests", "1000", "--max-requests-jitter", "100"]
-    bare_thousand += bare_command[-3:]
-    ours: list[str | Path] = [*pinned(0), gunicorn, "-c", "gunicorn.conf.py"]
-    ours += ["--pythonpath", work, "generated_app:app"]
+    bare_thousand = bare_server(gunicorn, "--max-requests", "1000", "--max-requests-jitter", "100")
+    ours = generated_server(project, work)
     env = base_env()
     with ExitStack() as stack:
-        bare = stack.enter_context(
-            serving(bare_command, work, env | {"GUNICORN_MAX_REQUESTS": "0"})
-        )
+        bare = stack.enter_context(serving(bare_server(gunicorn), work, env))
         steady = stack.enter_context(serving(ours, project, env | STEADY))
         recycled = stack.enter_context(serving(ours, project, env))  # recycling as generated
         thousand = stack.enter_context(serving(ours, project, env | EVERY_THOUSAND))
@@ -398,11 +410,8 @@ def served_rows(work: Path, projects: dict[str, Path], settings: Settings) -> di
         # What two features cost, to say what reaching bare Flask would give up.
         quiet = stack.enter_context(serving(ours, project, env | STEADY | NO_ACCESS_LINES))
         no_metrics_project = projects["metrics off"]
-        no_metrics_command: list[str | Path] = [*pinned(0)]
-        no_metrics_command += [no_metrics_project / ".venv" / "bin" / "gunicorn", "-c"]
-        no_metrics_command += ["gunicorn.conf.py", "--pythonpath", work, "generated_app:app"]
         no_metrics = stack.enter_context(
-            serving(no_metrics_command, no_metrics_project, env | STEADY)
+            serving(generated_server(no_metrics_project, work), no_metrics_project, env | STEADY)
         )
         servers = (bare, steady, recycled, thousand, bare_1000, quiet, no_metrics)
         for server in servers:
@@ -461,15 +470,12 @@ def time_to_green(work: Path, settings: Settings) -> dict[str, str]:
     rows = {}
     for name in settings.green_sets:
         answers = {key: str(value).lower() for key, value in NAMED[name].items()}
-        given = [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
-        warm = work / f"warm-{name}"
-        run(*copier("--vcs-ref", "HEAD", *given, REPOSITORY, warm))
-        run("uv", "sync", "--quiet", cwd=warm)  # warms uv's cache for the timed runs
+        generate(work / f"warm-{name}", answers)  # warms uv's cache for the timed runs
         seconds = []
         for attempt in range(settings.green_repeats):
             service = work / f"green-{name}-{attempt}"
             started = time.perf_counter()
-            run(*copier("--vcs-ref", "HEAD", *given, REPOSITORY, service))
+            run(*copy_command(service, answers))
             run("uv", "run", "pytest", "-q", cwd=service, env=outside_any_venv, timeout=1800)
             seconds.append(time.perf_counter() - started)
         rows[name] = spread(seconds, "s", 1)
