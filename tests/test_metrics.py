@@ -20,8 +20,8 @@ from tests.test_faults import Server, install, serve, wait_until
 
 pytestmark = pytest.mark.slow
 
-#: The metric types that have value files, and the archive each has for dead workers.
-#: The kinds of value file a web worker writes: the request histogram is its one metric.
+#: The kinds of value file a web worker writes (the request histogram is its one metric),
+#: and the archive each has for dead workers.
 KINDS = ("histogram",)
 ARCHIVES = {f"{kind}_archive.db" for kind in KINDS}
 #: The sample a request nobody routes adds to.
