@@ -24,7 +24,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.conftest import tool
-from tests.test_faults import Server, install, migrate, postgres_database, serve
+from tests.support.served import Server, install, migrate, postgres_database, serve
 
 pytestmark = pytest.mark.slow
 

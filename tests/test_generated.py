@@ -20,7 +20,7 @@ from tests.conftest import (
     needs_postgres,
     render,
 )
-from tests.test_faults import postgres_database
+from tests.support.served import postgres_database
 
 RESERVED_LISTS = ("python_keywords", "stdlib_module_names", "dependency_module_names")
 

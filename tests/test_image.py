@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TEMPLATE, Rendered, render
-from tests.test_faults import POSTGRES_URL, SECRET_KEY, free_port, wait_until
+from tests.support.served import POSTGRES_URL, SECRET_KEY, free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Rendered
-from tests.test_faults import Server, install, serve, wait_until
+from tests.support.served import Server, install, serve, wait_until
 
 pytestmark = pytest.mark.slow
 

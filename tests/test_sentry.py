@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Rendered
-from tests.test_faults import PACKAGE, install, migrate, production_env, serve, wait_until
-from tests.test_workers import BROKERS, Deployment
+from tests.support.served import PACKAGE, install, migrate, production_env, serve, wait_until
+from tests.support.workers import BROKERS, Deployment
 
 pytestmark = pytest.mark.slow
 

@@ -26,8 +26,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.test_faults import PACKAGE, install, migrate, production_env, serve, wait_until
-from tests.test_workers import BROKERS, Deployment
+from tests.support.served import PACKAGE, install, migrate, production_env, serve, wait_until
+from tests.support.workers import BROKERS, Deployment
 
 pytestmark = pytest.mark.slow
 

@@ -6,39 +6,30 @@ real `celery worker` processes started from the project, each on a queue of its 
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
-import subprocess
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Rendered
-from tests.test_faults import (
+from tests.support.served import (
     PACKAGE,
-    Server,
     free_port,
     install,
-    json_lines,
     migrate,
     production_env,
     serve,
     wait_until,
 )
+from tests.support.workers import BROKERS, Deployment
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 
-BROKERS = {
-    "redis": "redis://127.0.0.1:6379/13",
-    "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
-}
 #: The example job's length in the interruption tests, and the limits that let it run.
 JOB_SECONDS = 5
 #: Redis gives an unacknowledged job to another worker after this; above the hard limit.
@@ -53,77 +44,6 @@ LIMITS = {
 def project(request: pytest.FixtureRequest, copie_session: Any) -> Rendered:
     """The default service with Celery on one broker, installed."""
     return install(copie_session, "defaults", celery=True, celery_broker=request.param)
-
-
-@dataclass
-class Worker:
-    """A `celery worker` process of the project, and its log."""
-
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def lines(self) -> list[dict[str, Any]]:
-        """Return the JSON lines written so far."""
-        return json_lines(self.log)
-
-    def ran(self, job_id: str, message: str) -> bool:
-        """Tell whether the worker logged `message` for the job."""
-        return any(
-            line.get("task_id") == job_id and line["message"].startswith(message)
-            for line in self.lines()
-        )
-
-
-@dataclass
-class Deployment:
-    """A served project, and what its workers need to reach the same broker and queue."""
-
-    project: Rendered
-    server: Server
-    env: dict[str, str]
-    folder: Path
-
-    @contextmanager
-    def worker(self, **variables: str) -> Iterator[Worker]:
-        """Start a worker (one process, prefork); SIGKILL its group at the end, if alive."""
-        name = f"test-{secrets.token_hex(4)}@%h"
-        log = self.folder / f"worker-{name.partition('@')[0]}.log"
-        command: list[str | Path] = [self.project.path / ".venv/bin/celery", "-A"]
-        command += [f"{PACKAGE}.worker", "worker"]
-        command += ["--concurrency", "1", "--hostname", name, "--without-mingle"]
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                command,
-                cwd=self.project.path,
-                env={**self.env, **variables},
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            yield Worker(process, log)
-        finally:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-    def enqueue(self, payload: object, seconds: float, request_id: str) -> str:
-        """POST a job and return its id."""
-        body = json.dumps({"payload": payload, "seconds": seconds}).encode()
-        headers = {"Content-Type": "application/json", "X-Request-ID": request_id}
-        reply = self.server.request("POST", "/api/jobs", body, headers)
-        assert reply.status == 202, reply
-        job_id: str = reply.json()["id"]
-        return job_id
-
-    def result(self, job_id: str, timeout: float) -> Any:
-        """Wait until the job succeeded, and return its result."""
-
-        def succeeded() -> dict[str, Any] | None:
-            body: dict[str, Any] = self.server.get(f"/api/jobs/{job_id}").json()
-            return body if body["state"] == "SUCCESS" else None
-
-        return wait_until(succeeded, f"job {job_id} did not succeed", timeout)["result"]
 
 
 @pytest.fixture
