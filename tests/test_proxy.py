@@ -47,9 +47,9 @@ def test_slow_clients_starve_gunicorn_alone(project: Rendered, tmp_path: Path) -
     """Why the proxy is there: straight on gunicorn, slow clients leave /livez unanswered."""
     with (
         serve(project, tmp_path, WEB_CONCURRENCY=WORKERS) as server,
-        SlowClients(server.port, SLOW_CLIENTS, slow_header()),
+        SlowClients(server.port, SLOW_CLIENTS, slow_header()) as clients,
     ):
-        time.sleep(3)  # every slow client has sent its first bytes
+        time.sleep(clients.ramp + 2)  # every slow client has sent its first bytes
         with Prober(server.port, timeout=PROMPT) as prober:
             time.sleep(10)
     print(f"gunicorn alone, {SLOW_CLIENTS} slow clients: {prober.summary()}")
@@ -67,7 +67,7 @@ def test_the_proxy_keeps_livez_prompt_under_slow_clients(
         nginx(project, tmp_path / "nginx", server.port) as proxy,
         SlowClients(proxy.port, SLOW_CLIENTS, slow_header()) as clients,
     ):
-        time.sleep(3)
+        time.sleep(clients.ramp + 2)
         posters = [
             threading.Thread(target=slow_post, args=(proxy.port, "/api/items", SLOW_BODY, posts))
             for _ in range(SLOW_POSTS)

@@ -102,14 +102,20 @@ def nginx(project: Rendered, folder: Path, upstream_port: int) -> Iterator[Nginx
 class SlowClients:
     """`count` connections that each send a request a byte a second, and never finish it.
 
+    `ramp` seconds after the start, all are open.
+
     A connection the server closes (or answers) is opened again at once, as an attacker
     would: the pressure stays at `count` for as long as the clients run.
     """
 
-    def __init__(self, port: int, count: int, request: bytes) -> None:
+    def __init__(self, port: int, count: int, request: bytes, per_second: int = 40) -> None:
         self.port = port
         self.count = count
         self.request = request
+        # Opened over a few seconds, as clients arrive: all at once, one gunicorn worker
+        # would accept nearly all of them and leave the others' threads free.
+        self.per_second = per_second
+        self.ramp = -(-count // per_second)
         #: Connections the server ended, and how long each had lived.
         self.ended: list[float] = []
         self._stop = threading.Event()
@@ -143,8 +149,10 @@ class SlowClients:
     def _run(self) -> None:
         # One thread for all of them: each second, one more byte on every connection.
         with selectors.DefaultSelector() as selector:
-            connections = [self._open(selector, index) for index in range(self.count)]
+            connections: list[Slow] = []
             while not self._stop.wait(1.0):
+                for _ in range(min(self.per_second, self.count - len(connections))):
+                    connections.append(self._open(selector, len(connections)))
                 ended = {key.data for key, _ in selector.select(timeout=0)}
                 for index, connection in enumerate(connections):
                     if index not in ended:
