@@ -394,6 +394,7 @@ def test_the_proxy_fronts_the_web_pods(rendered: Callable[[str], Rendered], name
     web = container_named(pod, "web")
     proxy = container_named(pod, "proxy")
     assert re.fullmatch(r"nginx:\d+\.\d+", proxy["image"]), "the official image, pinned"
+    assert proxy["command"] == ["nginx", "-e", "stderr", "-g", "daemon off;"]
     (port,) = proxy["ports"]
     assert port["containerPort"] == 8080  # proxy/nginx.conf's listen
     (service_port,) = found["service.yaml"]["spec"]["ports"]

@@ -12,6 +12,8 @@ import yaml
 from tests.conftest import Rendered, lint, matrix_sets, render
 
 DOCKER_SETS = matrix_sets(lambda answers: answers.get("docker", True))
+#: nginx in the foreground, its errors on stderr before it has read the configuration.
+NGINX_COMMAND = ["nginx", "-e", "stderr", "-g", "daemon off;"]
 
 
 @pytest.mark.parametrize("name", DOCKER_SETS)
@@ -108,6 +110,7 @@ def test_compose_publishes_the_proxy_not_gunicorn(
     # `web` is the compose service; 8000 is gunicorn's PORT.
     assert "server web:8000;" in conf
     assert proxy["volumes"] == ["./proxy/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    assert proxy["command"] == NGINX_COMMAND
     assert proxy["depends_on"]["web"] == {"condition": "service_healthy", "restart": True}
     # As in the pods: not root, a read-only root, /tmp for what nginx writes.
     assert proxy["user"] == "10001:10001"
