@@ -9,6 +9,7 @@ Debian's nginx running the generated configuration (.ci/run installs it).
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -94,3 +95,37 @@ def test_the_proxy_keeps_livez_prompt_under_slow_clients(
         assert status == 422, body
         assert json.loads(body)["status"] == 422
         assert seconds >= len(SLOW_BODY)
+
+
+def test_the_proxy_names_the_client_and_passes_the_request_id(
+    project: Rendered, tmp_path: Path
+) -> None:
+    """Behind nginx with PROXY_COUNT=1, the app sees the real client, never a forged one."""
+    forged = {
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "evil.example",
+        "X-Request-ID": "proxied-1",
+        "Host": "localhost",
+    }
+    with (
+        serve(project, tmp_path, PROXY_COUNT="1", TRUSTED_HOSTS="localhost") as server,
+        nginx(project, tmp_path / "nginx", server.port) as proxy,
+    ):
+        # From 127.0.0.2: gunicorn's own peer is nginx, on 127.0.0.1.
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", proxy.port, timeout=10, source_address=("127.0.0.2", 0)
+        )
+        try:
+            connection.request("GET", "/livez", headers=forged)
+            response = connection.getresponse()
+            response.read()
+        finally:
+            connection.close()
+        line = server.logged(lambda it: it.get("request_id") == "proxied-1" and "client" in it)
+    # The forged host would be refused (400) by TRUSTED_HOSTS, the forged scheme add HSTS.
+    assert response.status == 200
+    assert response.getheader("X-Request-ID") == "proxied-1"
+    assert response.getheader("Strict-Transport-Security") is None
+    assert response.getheader("Server") == "nginx", "no version"
+    assert line["client"] == "127.0.0.2"
