@@ -109,7 +109,7 @@ def test_the_proxy_names_the_client_and_passes_the_request_id(
         "Host": "localhost",
     }
     with (
-        serve(project, tmp_path, PROXY_COUNT="1", TRUSTED_HOSTS="localhost") as server,
+        serve(project, tmp_path, PROXY_COUNT="1", TRUSTED_HOSTS="localhost,127.0.0.1") as server,
         nginx(project, tmp_path / "nginx", server.port) as proxy,
     ):
         # From 127.0.0.2: gunicorn's own peer is nginx, on 127.0.0.1.
