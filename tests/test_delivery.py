@@ -164,6 +164,13 @@ def env_of(container: dict[str, Any]) -> dict[str, str]:
     return {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
 
 
+def container_named(pod: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return the container `name` of a pod template."""
+    (found,) = [item for item in pod["containers"] if item["name"] == name]
+    assert isinstance(found, dict)
+    return found
+
+
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
 def test_manifests_are_valid_kubernetes(rendered: Callable[[str], Rendered], name: str) -> None:
     project = rendered(name)
@@ -221,7 +228,7 @@ def web_setting(project: Rendered, name: str) -> int:
     """Return the web container's `name`: the manifest's value, or gunicorn.conf.py's default."""
     conf = (project.path / "gunicorn.conf.py").read_text()
     (default,) = re.findall(rf'_env_int\("{name}", (\d+)', conf)
-    (web,) = pod_specs(project)["deployment.yaml"]["containers"]
+    web = container_named(pod_specs(project)["deployment.yaml"], "web")
     return int(env_of(web).get(name, default))
 
 
@@ -231,7 +238,7 @@ def test_termination_grace_outlasts_prestop_and_graceful_timeout(
 ) -> None:
     project = rendered(name)
     pod = pod_specs(project)["deployment.yaml"]
-    (web,) = pod["containers"]
+    web = container_named(pod, "web")
     graceful = web_setting(project, "GUNICORN_GRACEFUL_TIMEOUT")
     command = web["lifecycle"]["preStop"]["exec"]["command"]
     assert command[0] == "sleep"
@@ -250,7 +257,7 @@ def test_web_concurrency_follows_the_cpu_limit(
     """WEB_CONCURRENCY is what gunicorn.conf.py would choose for the limit: 2 * CPUs + 1."""
     project = rendered(name)
     assert "2 * usable_cpus() + 1" in (project.path / "gunicorn.conf.py").read_text()
-    (web,) = pod_specs(project)["deployment.yaml"]["containers"]
+    web = container_named(pod_specs(project)["deployment.yaml"], "web")
     limit = math.ceil(cpus(web["resources"]["limits"]["cpu"]))
     assert int(env_of(web)["WEB_CONCURRENCY"]) == 2 * limit + 1
 
@@ -271,7 +278,7 @@ def test_worker_memory_limit_fits_the_container_limit(
 ) -> None:
     """Every worker at GUNICORN_MAX_WORKER_MEMORY, plus the master, fits the pod's limit."""
     project = rendered(name)
-    (web,) = pod_specs(project)["deployment.yaml"]["containers"]
+    web = container_named(pod_specs(project)["deployment.yaml"], "web")
     per_worker = web_setting(project, "GUNICORN_MAX_WORKER_MEMORY")
     workers = int(env_of(web)["WEB_CONCURRENCY"])
     limit = mebibytes(web["resources"]["limits"]["memory"])
@@ -295,10 +302,12 @@ def test_pods_run_as_non_root_on_a_read_only_root(
             assert security["capabilities"]["drop"] == ["ALL"], path
             resources = container["resources"]
             assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
-            assert container["envFrom"] == [{"secretRef": {"name": slug}}], path
-            assert env_of(container)["APP_ENV"] == "production"
             mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
             assert "emptyDir" in volumes[mounts["/tmp"]], path  # noqa: S108 (a mount point)
+            if container["name"] == "proxy":
+                continue  # nginx: no secret, no setting (test_the_proxy_fronts_the_web_pods)
+            assert container["envFrom"] == [{"secretRef": {"name": slug}}], path
+            assert env_of(container)["APP_ENV"] == "production"
             if path != "migrate-job.yaml":
                 # gunicorn's heartbeat files and prometheus' value files: on a RAM disk.
                 shm = volumes[mounts["/dev/shm"]]  # noqa: S108 (a mount point)
@@ -309,7 +318,7 @@ def test_pods_run_as_non_root_on_a_read_only_root(
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
 def test_probes_and_secrets(rendered: Callable[[str], Rendered], name: str) -> None:
     project = rendered(name)
-    (web,) = pod_specs(project)["deployment.yaml"]["containers"]
+    web = container_named(pod_specs(project)["deployment.yaml"], "web")
     for probe, path in [("livenessProbe", "/livez"), ("readinessProbe", "/readyz")]:
         get = web[probe]["httpGet"]
         assert get["path"] == path
@@ -325,6 +334,98 @@ def test_probes_and_secrets(rendered: Callable[[str], Rendered], name: str) -> N
         project.answers.get("database") == "postgresql"
     )
     assert ("CELERY_BROKER_URL" in secret["stringData"]) == bool(project.answers.get("celery"))
+
+
+#: The answer sets that generate proxy/nginx.conf: compose and Kubernetes both run it.
+PROXY_SETS = matrix_sets(
+    lambda answers: bool(answers.get("docker", True) or answers.get("kubernetes"))
+)
+
+
+def nginx_directives(project: Rendered) -> list[tuple[str, str]]:
+    """Return every simple directive of proxy/nginx.conf, as (name, arguments), in order."""
+    text = re.sub(r"#.*", "", (project.path / "proxy/nginx.conf").read_text())
+    return [(name, value.strip()) for name, value in re.findall(r"(\w+)\s+([^;{}]*);", text)]
+
+
+@pytest.mark.parametrize("name", PROXY_SETS)
+def test_the_proxy_buffers_whole_requests(rendered: Callable[[str], Rendered], name: str) -> None:
+    """nginx reads whole requests in bounded time, and tells the app what PROXY_COUNT=1 trusts."""
+    project = rendered(name)
+    found = nginx_directives(project)
+    settings = dict(found)
+    for timeout in ("client_header_timeout", "client_body_timeout", "send_timeout"):
+        assert 0 < int(settings[timeout].removesuffix("s")) <= 30, timeout
+    assert settings["proxy_request_buffering"] == "on"
+    assert settings["proxy_buffering"] == "on"
+    assert settings["server_tokens"] == "off"
+    # MAX_CONTENT_LENGTH's default: the app's own 413 and nginx's agree.
+    config = next((project.path / "src").glob("*/config.py")).read_text()
+    assert "MAX_CONTENT_LENGTH = 1024 * 1024\n" in config
+    assert settings["client_max_body_size"] == "1m"
+    # Kept-alive connections to gunicorn, closed before gunicorn's keepalive closes them.
+    assert settings["server"] == "web:8000"
+    assert int(settings["keepalive"]) > 0
+    gunicorn_conf = (project.path / "gunicorn.conf.py").read_text()
+    (gunicorn_keepalive,) = re.findall(r'_env_int\("GUNICORN_KEEPALIVE", (\d+)', gunicorn_conf)
+    assert int(settings["keepalive_timeout"].removesuffix("s")) < int(gunicorn_keepalive)
+    assert re.search(r'_env_int\("PORT", 8000\)', gunicorn_conf)
+    headers = {value.split()[0].lower(): value.split(None, 1)[1:] for key, value in found
+               if key == "proxy_set_header"}  # fmt: skip
+    assert headers["x-forwarded-for"] == ["$proxy_add_x_forwarded_for"]
+    assert headers["x-forwarded-proto"] == ["$forwarded_proto"]
+    assert headers["x-forwarded-host"] == ["$forwarded_host"]
+    assert headers["x-forwarded-port"] == ['""']  # the container's port is no client's
+    assert headers["x-request-id"] == ["$http_x_request_id"]
+    assert headers["connection"] == ['""']  # what keeps upstream connections alive
+    assert ("listen", "8080") in found
+    assert not any(key in {"user", "daemon"} for key, _ in found)  # non-root, foreground
+    temp_paths = [value for key, value in found if key.endswith("_temp_path")] + [settings["pid"]]
+    assert len(temp_paths) == 6
+    assert all(path.startswith("/tmp/") for path in temp_paths)  # noqa: S108 (read-only root)
+
+
+@pytest.mark.parametrize("name", KUBERNETES_SETS)
+def test_the_proxy_fronts_the_web_pods(rendered: Callable[[str], Rendered], name: str) -> None:
+    """The Service sends to nginx, which sends to this pod's gunicorn, from the one config file."""
+    project = rendered(name)
+    found = manifests(project)
+    pod = pod_specs(project)["deployment.yaml"]
+    web = container_named(pod, "web")
+    proxy = container_named(pod, "proxy")
+    assert re.fullmatch(r"nginx:\d+\.\d+", proxy["image"]), "the official image, pinned"
+    assert proxy["command"] == ["nginx", "-e", "stderr", "-g", "daemon off;"]
+    (port,) = proxy["ports"]
+    assert port["containerPort"] == 8080  # proxy/nginx.conf's listen
+    (service_port,) = found["service.yaml"]["spec"]["ports"]
+    assert service_port["targetPort"] == port["name"]
+    # proxy/nginx.conf's `web:8000` is this pod's gunicorn.
+    assert pod["hostAliases"] == [{"ip": "127.0.0.1", "hostnames": ["web"]}]
+    (web_port,) = web["ports"]
+    assert web_port["containerPort"] == int(env_of(web)["PORT"]) == 8000
+    assert env_of(web)["PROXY_COUNT"] == "1"
+    # The one copy of the configuration, as a ConfigMap the README's commands make from it.
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    mounts = {mount["mountPath"]: mount for mount in proxy["volumeMounts"]}
+    conf = mounts["/etc/nginx/nginx.conf"]
+    assert conf["subPath"] == "nginx.conf"
+    assert conf["readOnly"] is True
+    configmap = volumes[conf["name"]]["configMap"]["name"]
+    assert configmap == f"{project.slug}-proxy"
+    readme = (project.path / "README.md").read_text()
+    assert f"kubectl create configmap {configmap} --from-file=proxy/nginx.conf" in readme
+    assert "emptyDir" in volumes[mounts["/tmp"]["name"]]  # noqa: S108 (a mount point)
+    # Ready when /readyz answers through nginx; alive while nginx accepts connections.
+    readiness = proxy["readinessProbe"]["httpGet"]
+    assert (readiness["path"], readiness["port"]) == ("/readyz", port["name"])
+    assert readiness["httpHeaders"] == [{"name": "Host", "value": "localhost"}]
+    assert proxy["livenessProbe"]["tcpSocket"]["port"] == port["name"]
+    # nginx accepts connections as long as gunicorn does, and its requests in flight finish
+    # (SIGQUIT, the image's stop signal) before the kubelet's SIGKILL.
+    assert proxy["lifecycle"] == web["lifecycle"]
+    prestop = int(proxy["lifecycle"]["preStop"]["exec"]["command"][1])
+    shutdown = dict(nginx_directives(project))["worker_shutdown_timeout"]
+    assert prestop + int(shutdown.removesuffix("s")) < pod["terminationGracePeriodSeconds"]
 
 
 @pytest.mark.parametrize("kubernetes", [True, False], ids=["kubernetes", "no-kubernetes"])

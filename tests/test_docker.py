@@ -12,6 +12,8 @@ import yaml
 from tests.conftest import Rendered, lint, matrix_sets, render
 
 DOCKER_SETS = matrix_sets(lambda answers: answers.get("docker", True))
+#: nginx in the foreground, its errors on stderr before it has read the configuration.
+NGINX_COMMAND = ["nginx", "-e", "stderr", "-g", "daemon off;"]
 
 
 @pytest.mark.parametrize("name", DOCKER_SETS)
@@ -71,13 +73,13 @@ def test_compose_starts_the_web_after_healthy_dependencies(
     services = yaml.safe_load(text)["services"]
     database = project.answers.get("database", "sqlite")
     celery = project.answers.get("celery", False)
-    expected = {"web"} | ({"migrate"} if database != "none" else set())
+    expected = {"web", "proxy"} | ({"migrate"} if database != "none" else set())
     expected |= {"db"} if database == "postgresql" else set()
     expected |= {"worker", "beat", "broker"} if celery else set()
     assert set(services) == expected
-    for service in services.values():
+    for name, service in services.items():
         assert service.get("env_file", ".env") == ".env"
-        if "image" in service:  # a dependency: healthy before anything waits on it
+        if "image" in service and name != "proxy":  # a dependency: healthy before use
             assert service["healthcheck"]["test"][0] == "CMD"
     conditions = {
         name: condition["condition"]
@@ -85,7 +87,32 @@ def test_compose_starts_the_web_after_healthy_dependencies(
     }
     assert conditions == {
         name: "service_completed_successfully" if name == "migrate" else "service_healthy"
-        for name in expected - {"web", "worker", "beat"}
+        for name in expected - {"web", "proxy", "worker", "beat"}
     }
     # No secret in the file: settings and secrets come from .env.
     assert not re.search(r"SECRET_KEY:|PASSWORD:|://[^/@\s]+:[^/@\s]+@", text)
+
+
+@pytest.mark.parametrize("name", DOCKER_SETS)
+def test_compose_publishes_the_proxy_not_gunicorn(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """Clients reach gunicorn only through nginx, which runs proxy/nginx.conf as it is."""
+    project = rendered(name)
+    services = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]
+    web, proxy = services["web"], services["proxy"]
+    assert "ports" not in web
+    assert web["environment"]["PROXY_COUNT"] == "1"
+    assert re.fullmatch(r"nginx:\d+\.\d+", proxy["image"]), "the official image, pinned"
+    conf = (project.path / "proxy/nginx.conf").read_text()
+    assert "listen 8080;" in conf
+    assert proxy["ports"] == ["127.0.0.1:8000:8080"]
+    # `web` is the compose service; 8000 is gunicorn's PORT.
+    assert "server web:8000;" in conf
+    assert proxy["volumes"] == ["./proxy/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    assert proxy["command"] == NGINX_COMMAND
+    assert proxy["depends_on"]["web"] == {"condition": "service_healthy", "restart": True}
+    # As in the pods: not root, a read-only root, /tmp for what nginx writes.
+    assert proxy["user"] == "10001:10001"
+    assert proxy["read_only"] is True
+    assert proxy["tmpfs"] == ["/tmp"]  # noqa: S108 (a mount point)

@@ -121,6 +121,8 @@ KUBERNETES_FILES = {
 KUBERNETES_TRACES = re.compile(r"kubernetes|kubectl|deploy/", re.I)
 #: What docker=true (the default) adds.
 DOCKER_FILES = {"Dockerfile", ".dockerignore", "compose.yaml"}
+#: The buffering proxy's configuration, which compose.yaml and deploy/ both use.
+PROXY_FILE = "proxy/nginx.conf"
 #: Words that would show container files in a project generated without them.
 DOCKER_TRACES = re.compile(r"docker|hadolint|HEALTHCHECK", re.I)
 #: Words that would show Celery code in a project generated without it.
@@ -164,6 +166,8 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
             expected.add("deploy/worker.yaml")
     if project.answers.get("docker", True):
         expected |= DOCKER_FILES
+    if project.answers.get("docker", True) or project.answers.get("kubernetes", False):
+        expected.add(PROXY_FILE)
     assert files_of(project.path) == expected
     doctor = project.path / "tools" / "doctor.py"
     assert not doctor.is_symlink()
