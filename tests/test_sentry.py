@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Rendered
+from tests.support.leaks import Planted, serve_planted
 from tests.support.sentry import PROJECT_ID, StandIn, sentry_stand_in
 from tests.support.served import PACKAGE, install, migrate, production_env, serve, wait_until
 from tests.support.workers import BROKERS, Deployment
@@ -38,6 +39,39 @@ def boom() -> str:
 '''
 
 
+#: How many times the flaky view fails: a short outage's worth.
+REPEATS = 200
+#: A view that fails the same way on every call, logging an ERROR line first, as a driver does
+#: while its server is down; and one that fails another way, to mark the end.
+FLAKY_APP = f'''\
+import logging
+
+from {PACKAGE} import create_app
+
+app = create_app()
+log = logging.getLogger("flaky_app")
+
+
+class FlakyError(Exception):
+    """What the flaky view raises."""
+
+
+class LastError(Exception):
+    """What the last request raises."""
+
+
+@app.get("/flaky/<int:number>")
+def flaky(number: int) -> str:
+    log.error("attempt %d failed: the server is down", number)
+    raise FlakyError(f"attempt {{number}} failed")
+
+
+@app.get("/last")
+def last() -> str:
+    raise LastError("the end")
+'''
+
+
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     """Run the stand-in for Sentry on a loopback port for one test."""
@@ -49,6 +83,19 @@ def stand_in() -> Iterator[StandIn]:
 def sentry_project(copie_session: Any) -> Rendered:
     """The default answers with sentry on."""
     return install(copie_session, "defaults", sentry=True)
+
+
+@pytest.fixture(scope="module")
+def everything_project(copie_session: Any) -> Rendered:
+    """Every option the findings were measured with: PostgreSQL, Celery, Sentry, traces."""
+    return install(
+        copie_session,
+        "defaults",
+        database="postgresql",
+        celery=True,
+        sentry=True,
+        opentelemetry=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +167,69 @@ def test_a_celery_pool_process_sends_a_failing_job_with_its_request_id(
     assert exception["mechanism"] == {"type": "celery", "handled": False}
     assert event["tags"]["request_id"] == "trace-sentry-job"
     assert event["tags"]["celery_task_id"] == job_id
+
+
+def test_no_credential_query_or_header_reaches_sentry_when_the_database_is_down(
+    everything_project: Rendered, stand_in: StandIn, tmp_path: Path
+) -> None:
+    planted = Planted()
+    dsn = stand_in.dsn(secrets.token_hex(16))
+    with serve_planted(everything_project, tmp_path, planted, SENTRY_DSN=dsn) as server:
+        planted.send(server)
+
+        def all_three() -> list[dict[str, Any]] | None:
+            events = stand_in.events()
+            kinds = {exception_type(event) for event in events}
+            return events if {"OperationalError", "PlantedError"} <= kinds else None
+
+        events = wait_until(all_three, "the failures did not reach the stand-in", 15)
+
+    assert planted.found_in(stand_in.received()) == []
+    (items, *_) = [event for event in events if exception_type(event) == "OperationalError"]
+    assert items["request"]["url"].endswith("/api/items")
+    assert "query_string" not in items["request"]
+    headers = {name.lower(): value for name, value in items["request"]["headers"].items()}
+    # An allowlist: known harmless headers as sent, every other one's value replaced.
+    assert headers["accept"] == "application/json"
+    assert headers["x-auth-token"] == "[Filtered]"
+    assert headers.get("authorization") in (None, "[Filtered]")
+    assert headers.get("cookie") in (None, "[Filtered]")
+    # Frame variables are not sent: they hold what libraries hold, in any shape.
+    frames = [
+        frame
+        for event in events
+        for exception in event.get("exception", {}).get("values", [])
+        for frame in (exception.get("stacktrace") or {}).get("frames", [])
+    ]
+    assert frames
+    assert not [frame for frame in frames if "vars" in frame]
+
+
+def test_an_outage_is_one_event_per_failure_not_one_per_request(
+    sentry_project: Rendered, stand_in: StandIn, tmp_path: Path
+) -> None:
+    (tmp_path / "flaky_app.py").write_text(FLAKY_APP)
+    app = ["--pythonpath", str(tmp_path), "flaky_app:app"]
+    dsn = stand_in.dsn(secrets.token_hex(16))
+    with serve(sentry_project, tmp_path, *app, SENTRY_DSN=dsn) as server:
+        for number in range(REPEATS):
+            assert server.get(f"/flaky/{number}").status == 500
+        assert server.get("/last").status == 500
+        # One transport thread sends events in order: once the last is in, all are.
+        wait_until(
+            lambda: "LastError" in {exception_type(event) for event in stand_in.events()},
+            "the last failure did not reach the stand-in",
+            30,
+        )
+
+    flaky = [event for event in stand_in.events() if exception_type(event) != "LastError"]
+    # Each request logs one ERROR line and fails with one exception: two kinds of event,
+    # each let through once in the window (one gunicorn worker).
+    assert 1 <= len(flaky) <= 2, f"{len(flaky)} events for {REPEATS} failing requests"
+
+
+def exception_type(event: dict[str, Any]) -> str | None:
+    """Return the type of the event's outermost exception, if it has one."""
+    values = event.get("exception", {}).get("values") or [{}]
+    found: str | None = values[-1].get("type")
+    return found

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.support.otlp import ExportedSpan, otlp_receiver, status_code
+from tests.support.leaks import Planted, serve_planted
+from tests.support.otlp import ExportedSpan, attributes, otlp_receiver, status_code
 from tests.support.served import PACKAGE, install, migrate, production_env, serve, wait_until
 from tests.support.workers import BROKERS, Deployment
 
@@ -73,6 +74,46 @@ def test_a_worker_exports_the_span_of_each_request(copie_session: Any, tmp_path:
     assert routes == {"/api/items", ITEM_ROUTE}
     traced_paths = {json.dumps(found.attributes) for found in receiver.spans}
     assert not any("livez" in path or "readyz" in path for path in traced_paths)
+
+
+def test_no_credential_or_query_string_leaves_in_a_span_when_the_database_is_down(
+    copie_session: Any, tmp_path: Path
+) -> None:
+    project = install(
+        copie_session, "defaults", database="postgresql", celery=True, opentelemetry=True
+    )
+    planted = Planted()
+    with (
+        otlp_receiver() as receiver,
+        serve_planted(
+            project,
+            tmp_path,
+            planted,
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+            OTEL_BSP_SCHEDULE_DELAY=SCHEDULE_DELAY_MS,
+        ) as server,
+    ):
+        planted.send(server)
+
+        def both() -> list[ExportedSpan] | None:
+            spans = receiver.server_spans()
+            routes = {found.attributes.get("http.route") for found in spans}
+            return spans if {"/api/items", "/leak"} <= routes else None
+
+        spans = wait_until(both, "no server span for both failing requests", 10)
+
+    assert planted.found_in(receiver.received()) == []
+    for found in spans:
+        assert status_code(found) == 500
+        # The path stays, the query goes: under every URL-valued attribute's name.
+        assert found.attributes["http.target"] in ("/api/items", "/leak")
+        assert not [value for value in found.attributes.values() if "?" in str(value)]
+        assert "url.query" not in found.attributes
+    # The exceptions are recorded, their messages scrubbed, not dropped.
+    (leak,) = [found for found in spans if found.attributes.get("http.route") == "/leak"]
+    (event,) = [event for event in leak.span.events if event.name == "exception"]
+    message = attributes(event.attributes)["exception.message"]
+    assert message.startswith("could not reach redis://")
 
 
 @pytest.mark.broker
