@@ -16,7 +16,7 @@ import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.support.leaks import Planted, serve_planted
-from tests.support.otlp import ExportedSpan, attributes, otlp_receiver, status_code
+from tests.support.otlp import ExportedSpan, otlp_receiver, status_code
 from tests.support.served import PACKAGE, install, migrate, production_env, serve, wait_until
 from tests.support.workers import BROKERS, Deployment
 
@@ -109,11 +109,6 @@ def test_no_credential_or_query_string_leaves_in_a_span_when_the_database_is_dow
         assert found.attributes["http.target"] in ("/api/items", "/leak")
         assert not [value for value in found.attributes.values() if "?" in str(value)]
         assert "url.query" not in found.attributes
-    # The exceptions are recorded, their messages scrubbed, not dropped.
-    (leak,) = [found for found in spans if found.attributes.get("http.route") == "/leak"]
-    (event,) = [event for event in leak.span.events if event.name == "exception"]
-    message = attributes(event.attributes)["exception.message"]
-    assert message.startswith("could not reach redis://")
 
 
 @pytest.mark.broker
