@@ -191,7 +191,7 @@ def test_no_credential_query_or_header_reaches_sentry_when_the_database_is_down(
     headers = {name.lower(): value for name, value in items["request"]["headers"].items()}
     # An allowlist: known harmless headers as sent, every other one's value replaced.
     assert headers["accept"] == "application/json"
-    assert headers["x-auth-token"] == "[Filtered]"
+    assert headers["x-auth-token"] == headers["x-partner-key"] == "[Filtered]"
     assert headers.get("authorization") in (None, "[Filtered]")
     assert headers.get("cookie") in (None, "[Filtered]")
     # Frame variables are not sent: they hold what libraries hold, in any shape.

@@ -4,7 +4,7 @@ A served project gets a database URL with a password that points at a closed por
 is down), and `LEAK_APP`: views that fail while holding a secret in the shapes libraries use
 (nested settings, URLs with userinfo and a query, a libpq conninfo string, a list), in an
 exception's message, in log lines and their `extra`. `Planted.send` makes every request a
-careless client would, with a token in the query, a custom auth header, a bearer and a cookie.
+careless client would, with a token in the query, custom auth headers, a bearer and a cookie.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class Planted:
     other: str = field(default_factory=lambda: secrets.token_hex(16))
     query: str = field(default_factory=lambda: secrets.token_hex(16))
     auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    #: A custom header whose name says nothing: only an allowlist keeps its value out.
+    partner_key: str = field(default_factory=lambda: secrets.token_hex(16))
     bearer: str = field(default_factory=lambda: secrets.token_hex(16))
     cookie: str = field(default_factory=lambda: secrets.token_hex(16))
     database_port: int = field(default_factory=free_port)
@@ -79,6 +81,7 @@ class Planted:
         """Make the requests that fail holding the secrets, as a careless client sends them."""
         headers = {
             "X-Auth-Token": self.auth_token,
+            "X-Partner-Key": self.partner_key,
             "Authorization": f"Bearer {self.bearer}",
             "Cookie": f"session={self.cookie}",
             "Accept": "application/json",
@@ -95,6 +98,7 @@ class Planted:
             "planted secret": [self.other],
             "query token": [self.query],
             "X-Auth-Token": [self.auth_token],
+            "X-Partner-Key": [self.partner_key],
             "bearer": [self.bearer],
             "cookie": [self.cookie],
         }
