@@ -105,6 +105,8 @@ SENTRY_TRACES = re.compile(r"sentry", re.I)
 OTEL_FILES = {"src/{package}/telemetry.py", "tests/test_telemetry.py"}
 #: Words that would show tracing code in a project generated without it.
 OTEL_TRACES = re.compile(r"opentelemetry|OTEL_|trace_id|span_id", re.I)
+#: What sentry=true or opentelemetry=true adds: the scrubbing of what both send out.
+SCRUB_FILES = {"src/{package}/scrub.py", "tests/test_scrub.py"}
 #: The CI file of each `ci` answer (`none`: no file).
 CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 #: Words that would show a CI provider in a project generated with ci=none.
@@ -156,6 +158,8 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
         expected.add(f"src/{package}/validation.py")
     if project.answers.get("sentry", False):
         expected |= {file.format(package=package) for file in SENTRY_FILES}
+    if project.answers.get("sentry", False) or project.answers.get("opentelemetry", False):
+        expected |= {file.format(package=package) for file in SCRUB_FILES}
     if project.answers.get("ci", "github") != "none":
         expected.add(CI_FILES[project.answers.get("ci", "github")])
     if project.answers.get("kubernetes", False):

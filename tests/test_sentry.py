@@ -1,31 +1,27 @@
 """Sentry, served: a real gunicorn worker sends a real envelope to a stand-in on 127.0.0.1.
 
-The stand-in is a plain HTTP server started by the test; the service's DSN points at it, so
-sentry-sdk's own transport posts the envelope, compressed as it chooses. The test reads the
-event out of it: the exception, the request id tag, and none of the client's secrets.
+The stand-in (tests/support/sentry.py) is a plain HTTP server started by the test; the
+service's DSN points at it, so sentry-sdk's own transport posts the envelope. The test reads
+the event out of it: the exception, the request id tag, and none of the client's secrets.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import secrets
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Rendered
+from tests.support.leaks import Planted, serve_planted
+from tests.support.sentry import PROJECT_ID, StandIn, sentry_stand_in
 from tests.support.served import PACKAGE, install, migrate, production_env, serve, wait_until
 from tests.support.workers import BROKERS, Deployment
 
 pytestmark = pytest.mark.slow
 
-#: The project id in the DSN; the envelope endpoint is /api/<id>/envelope/.
-PROJECT_ID = 42
 #: A view module served beside the generated package: a bug in a view.
 SENTRY_APP = f'''\
 from {PACKAGE} import create_app
@@ -43,87 +39,63 @@ def boom() -> str:
 '''
 
 
-class StandIn(ThreadingHTTPServer):
-    """Sentry's ingest endpoint, as far as a client sees it: keeps every body posted."""
+#: How many times the flaky view fails: a short outage's worth.
+REPEATS = 200
+#: A view that fails the same way on every call, logging an ERROR line first, as a driver does
+#: while its server is down; and one that fails another way, to mark the end.
+FLAKY_APP = f'''\
+import logging
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Ingest)
-        self.posts: list[tuple[str, dict[str, str], bytes]] = []
+from {PACKAGE} import create_app
 
-    def dsn(self, key: str) -> str:
-        """Return the DSN of a project here with the public `key`."""
-        return f"http://{key}@127.0.0.1:{self.server_address[1]}/{PROJECT_ID}"
-
-    def bodies(self) -> list[bytes]:
-        """Return the body of every post so far, decompressed."""
-        return [decoded(headers, body) for _, headers, body in self.posts]
-
-    def events(self) -> list[dict[str, Any]]:
-        """Return every error event received so far."""
-        return [
-            json.loads(payload)
-            for body in self.bodies()
-            for header, payload in envelope_items(body)
-            if header.get("type") == "event"
-        ]
+app = create_app()
+log = logging.getLogger("flaky_app")
 
 
-class _Ingest(BaseHTTPRequestHandler):
-    server: StandIn
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.posts.append((self.path, dict(self.headers), body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Write no line per post to the test's stderr."""
+class FlakyError(Exception):
+    """What the flaky view raises."""
 
 
-def decoded(headers: dict[str, str], body: bytes) -> bytes:
-    """Return `body` decompressed as its Content-Encoding says."""
-    encoding = headers.get("Content-Encoding", "identity")
-    # sentry-sdk gzips, or uses brotli when that is installed (not in a generated service).
-    assert encoding in {"gzip", "identity"}, f"an envelope in {encoding}: decode it here"
-    return gzip.decompress(body) if encoding == "gzip" else body
+class LastError(Exception):
+    """What the last request raises."""
 
 
-def envelope_items(body: bytes) -> list[tuple[dict[str, Any], bytes]]:
-    """Split an envelope: a header line, then items, each a header line and a payload.
+@app.get("/flaky/<int:number>")
+def flaky(number: int) -> str:
+    log.error("attempt %d failed: the server is down", number)
+    raise FlakyError(f"attempt {{number}} failed")
 
-    A payload is `length` bytes when the item header gives it, else the rest of the line.
-    """
-    items = []
-    rest = body.partition(b"\n")[2]
-    while rest.strip():
-        line, _, rest = rest.partition(b"\n")
-        header = json.loads(line)
-        if "length" in header:
-            payload, rest = rest[: header["length"]], rest[header["length"] + 1 :]
-        else:
-            payload, _, rest = rest.partition(b"\n")
-        items.append((header, payload))
-    return items
+
+@app.get("/last")
+def last() -> str:
+    raise LastError("the end")
+'''
 
 
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     """Run the stand-in for Sentry on a loopback port for one test."""
-    server = StandIn()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with sentry_stand_in() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def sentry_project(copie_session: Any) -> Rendered:
     """The default answers with sentry on."""
     return install(copie_session, "defaults", sentry=True)
+
+
+@pytest.fixture(scope="module")
+def everything_project(copie_session: Any) -> Rendered:
+    """Every option the findings were measured with: PostgreSQL, Celery, Sentry, traces."""
+    return install(
+        copie_session,
+        "defaults",
+        database="postgresql",
+        celery=True,
+        sentry=True,
+        opentelemetry=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -195,3 +167,70 @@ def test_a_celery_pool_process_sends_a_failing_job_with_its_request_id(
     assert exception["mechanism"] == {"type": "celery", "handled": False}
     assert event["tags"]["request_id"] == "trace-sentry-job"
     assert event["tags"]["celery_task_id"] == job_id
+
+
+def test_no_credential_query_or_header_reaches_sentry_when_the_database_is_down(
+    everything_project: Rendered, stand_in: StandIn, tmp_path: Path
+) -> None:
+    planted = Planted()
+    dsn = stand_in.dsn(secrets.token_hex(16))
+    with serve_planted(everything_project, tmp_path, planted, SENTRY_DSN=dsn) as server:
+        planted.send(server)
+
+        def all_three() -> list[dict[str, Any]] | None:
+            events = stand_in.events()
+            kinds = {exception_type(event) for event in events}
+            return events if {"OperationalError", "PlantedError"} <= kinds else None
+
+        events = wait_until(all_three, "the failures did not reach the stand-in", 15)
+
+    assert planted.found_in(stand_in.received()) == []
+    (items, *_) = [event for event in events if exception_type(event) == "OperationalError"]
+    assert items["request"]["url"].endswith("/api/items")
+    assert "query_string" not in items["request"]
+    headers = {name.lower(): value for name, value in items["request"]["headers"].items()}
+    # An allowlist: known harmless headers as sent, every other one's value replaced.
+    assert headers["accept"] == "application/json"
+    assert headers["x-auth-token"] == headers["x-partner-key"] == "[Filtered]"
+    assert headers.get("authorization") in (None, "[Filtered]")
+    assert headers.get("cookie") in (None, "[Filtered]")
+    # Frame variables are not sent: they hold what libraries hold, in any shape.
+    frames = [
+        frame
+        for event in events
+        for exception in event.get("exception", {}).get("values", [])
+        for frame in (exception.get("stacktrace") or {}).get("frames", [])
+    ]
+    assert frames
+    assert not [frame for frame in frames if "vars" in frame]
+
+
+def test_an_outage_is_one_event_per_failure_not_one_per_request(
+    sentry_project: Rendered, stand_in: StandIn, tmp_path: Path
+) -> None:
+    (tmp_path / "flaky_app.py").write_text(FLAKY_APP)
+    app = ["--pythonpath", str(tmp_path), "flaky_app:app"]
+    dsn = stand_in.dsn(secrets.token_hex(16))
+    with serve(sentry_project, tmp_path, *app, SENTRY_DSN=dsn) as server:
+        for number in range(REPEATS):
+            assert server.get(f"/flaky/{number}").status == 500
+        assert server.get("/last").status == 500
+        # One transport thread sends events in order: once the last is in, all are.
+        wait_until(
+            lambda: "LastError" in {exception_type(event) for event in stand_in.events()},
+            "the last failure did not reach the stand-in",
+            30,
+        )
+
+    flaky = [event for event in stand_in.events() if exception_type(event) != "LastError"]
+    # Each request logs one ERROR line and fails with one exception: two kinds of event,
+    # each let through once in the window (one gunicorn worker).
+    kinds = [(event.get("logger"), exception_type(event)) for event in flaky]
+    assert 1 <= len(flaky) <= 2, f"{len(flaky)} events for {REPEATS} failing requests: {kinds}"
+
+
+def exception_type(event: dict[str, Any]) -> str | None:
+    """Return the type of the event's outermost exception, if it has one."""
+    values = event.get("exception", {}).get("values") or [{}]
+    found: str | None = values[-1].get("type")
+    return found

@@ -1,31 +1,22 @@
 """Traces: a real gunicorn worker exports its spans to an OTLP/HTTP receiver run by the test.
 
-The receiver is a small HTTP server on 127.0.0.1 that takes `POST /v1/traces` and decodes each
+The receiver (tests/support/otlp.py) is a small HTTP server on 127.0.0.1 that decodes each
 body with OpenTelemetry's own protobuf messages, as a collector does.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import secrets
 import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from tests.support.leaks import Planted, serve_planted
+from tests.support.otlp import ExportedSpan, otlp_receiver, status_code
 from tests.support.served import PACKAGE, install, migrate, production_env, serve, wait_until
 from tests.support.workers import BROKERS, Deployment
 
@@ -36,96 +27,6 @@ SCHEDULE_DELAY_MS = "100"
 ITEM_ROUTE = "/api/items/<int:item_id>"
 #: A delay no test waits out: spans exported all the same were flushed at shutdown.
 NEVER_MS = "600000"
-
-
-@dataclass
-class ExportedSpan:
-    """One span a service exported, with its resource's attributes."""
-
-    span: Span
-    resource: dict[str, Any]
-
-    @property
-    def attributes(self) -> dict[str, Any]:
-        """Return the span's attributes as plain values."""
-        return attributes(self.span.attributes)
-
-
-@dataclass
-class Receiver:
-    """An OTLP/HTTP receiver for traces: every span posted to it, decoded."""
-
-    url: str
-    spans: list[ExportedSpan] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take(self, body: bytes) -> None:
-        """Decode one export request and keep its spans."""
-        request = ExportTraceServiceRequest()
-        request.ParseFromString(body)
-        with self.lock:
-            for resource_spans in request.resource_spans:
-                resource = attributes(resource_spans.resource.attributes)
-                for scope_spans in resource_spans.scope_spans:
-                    self.spans.extend(ExportedSpan(span, resource) for span in scope_spans.spans)
-
-    def server_spans(self) -> list[ExportedSpan]:
-        """Return the server spans received so far."""
-        with self.lock:
-            return [found for found in self.spans if found.span.kind == Span.SPAN_KIND_SERVER]
-
-
-def status_code(span: ExportedSpan) -> Any:
-    """Return the HTTP status a server span records, under either semantic convention."""
-    found = span.attributes
-    return found.get("http.response.status_code", found.get("http.status_code"))
-
-
-def value(any_value: AnyValue) -> Any:
-    """Return the plain value an OTLP AnyValue holds."""
-    kind = any_value.WhichOneof("value")
-    return None if kind is None else getattr(any_value, kind)
-
-
-def attributes(pairs: Any) -> dict[str, Any]:
-    """Return OTLP key-value pairs as a dict."""
-    return {pair.key: value(pair.value) for pair in pairs if isinstance(pair, KeyValue)}
-
-
-@contextmanager
-def otlp_receiver() -> Iterator[Receiver]:
-    """Run an OTLP/HTTP traces receiver on a free loopback port for the `with` block."""
-    receiver: Receiver
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            if self.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            if self.path != "/v1/traces":
-                self.send_error(404)
-                return
-            receiver.take(body)
-            answer = ExportTraceServiceResponse().SerializeToString()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Keep the test's output quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def test_a_worker_exports_the_span_of_each_request(copie_session: Any, tmp_path: Path) -> None:
@@ -173,6 +74,41 @@ def test_a_worker_exports_the_span_of_each_request(copie_session: Any, tmp_path:
     assert routes == {"/api/items", ITEM_ROUTE}
     traced_paths = {json.dumps(found.attributes) for found in receiver.spans}
     assert not any("livez" in path or "readyz" in path for path in traced_paths)
+
+
+def test_no_credential_or_query_string_leaves_in_a_span_when_the_database_is_down(
+    copie_session: Any, tmp_path: Path
+) -> None:
+    project = install(
+        copie_session, "defaults", database="postgresql", celery=True, opentelemetry=True
+    )
+    planted = Planted()
+    with (
+        otlp_receiver() as receiver,
+        serve_planted(
+            project,
+            tmp_path,
+            planted,
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+            OTEL_BSP_SCHEDULE_DELAY=SCHEDULE_DELAY_MS,
+        ) as server,
+    ):
+        planted.send(server)
+
+        def both() -> list[ExportedSpan] | None:
+            spans = receiver.server_spans()
+            routes = {found.attributes.get("http.route") for found in spans}
+            return spans if {"/api/items", "/leak"} <= routes else None
+
+        spans = wait_until(both, "no server span for both failing requests", 10)
+
+    assert planted.found_in(receiver.received()) == []
+    for found in spans:
+        assert status_code(found) == 500
+        # The path stays, the query goes: under every URL-valued attribute's name.
+        assert found.attributes["http.target"] in ("/api/items", "/leak")
+        assert not [value for value in found.attributes.values() if "?" in str(value)]
+        assert "url.query" not in found.attributes
 
 
 @pytest.mark.broker
