@@ -225,9 +225,9 @@ def test_odd_names_give_files_the_tools_accept(copie: Any, name: str) -> None:
 
 
 def web_setting(project: Rendered, name: str) -> int:
-    """Return the web container's `name`: the manifest's value, or gunicorn.conf.py's default."""
-    conf = (project.path / "gunicorn.conf.py").read_text()
-    (default,) = re.findall(rf'_env_int\("{name}", (\d+)', conf)
+    """Return the web container's `name`: the manifest's value, or the server's default."""
+    (serve,) = project.path.glob("src/*/serve.py")
+    (default,) = re.findall(rf'whole\("{name}", (\d+)', serve.read_text())
     web = container_named(pod_specs(project)["deployment.yaml"], "web")
     return int(env_of(web).get(name, default))
 
@@ -254,9 +254,10 @@ def cpus(quantity: str) -> float:
 def test_web_concurrency_follows_the_cpu_limit(
     rendered: Callable[[str], Rendered], name: str
 ) -> None:
-    """WEB_CONCURRENCY is what gunicorn.conf.py would choose for the limit: 2 * CPUs + 1."""
+    """WEB_CONCURRENCY is what the server would choose for the limit: 2 * CPUs + 1."""
     project = rendered(name)
-    assert "2 * usable_cpus() + 1" in (project.path / "gunicorn.conf.py").read_text()
+    (serve,) = project.path.glob("src/*/serve.py")
+    assert "2 * usable_cpus() + 1" in serve.read_text()
     web = container_named(pod_specs(project)["deployment.yaml"], "web")
     limit = math.ceil(cpus(web["resources"]["limits"]["cpu"]))
     assert int(env_of(web)["WEB_CONCURRENCY"]) == 2 * limit + 1

@@ -53,6 +53,7 @@ COMMON_FILES = {
     "tests/test_openapi.py",
     "tests/test_request_log.py",
     "tests/test_security.py",
+    "tests/test_serve.py",
     "tests/test_wsgi.py",
     # hooks/doctor.py itself: the template holds a symlink to it.
     "tools/doctor.py",
@@ -71,6 +72,7 @@ PACKAGE_FILES = {
     "py.typed",
     "request_log.py",
     "security.py",
+    "serve.py",
     "wsgi.py",
 }
 DATABASE_FILES = {
