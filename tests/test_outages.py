@@ -12,6 +12,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -85,11 +86,11 @@ def test_a_broker_outage_is_a_prompt_503_and_nothing_else_waits(
 ) -> None:
     """Redis stops under 30 posters: each gets a 503 in time, items and /livez go on."""
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    migrate(redis_project, url)
-    with (
-        RedisServer(tmp_path / "redis") as redis,
-        serve(redis_project, tmp_path, DATABASE_URL=url, CELERY_BROKER_URL=redis.url) as server,
-    ):
+    with ExitStack() as stack:
+        redis = stack.enter_context(RedisServer(tmp_path / "redis"))
+        env = {"DATABASE_URL": url, "CELERY_BROKER_URL": redis.url}
+        migrate(redis_project, url, CELERY_BROKER_URL=redis.url)
+        server = stack.enter_context(serve(redis_project, tmp_path, **env))
         accepted, _ = timed(server, "POST", "/api/jobs")
         assert accepted.status == 202, accepted
         redis.stop()
@@ -127,7 +128,8 @@ def test_a_broker_outage_is_a_prompt_503_and_nothing_else_waits(
 def test_a_database_outage_is_a_prompt_503(rabbitmq_project: Rendered, tmp_path: Path) -> None:
     """PostgreSQL does not answer: items and the job store answer 503 in time, /readyz too."""
     down = f"postgresql://postgres@127.0.0.1:{free_port()}/down"
-    with serve(rabbitmq_project, tmp_path, DATABASE_URL=down) as server:
+    broker = "amqp://guest:guest@127.0.0.1:5672//"  # never reached: no job is posted
+    with serve(rabbitmq_project, tmp_path, DATABASE_URL=down, CELERY_BROKER_URL=broker) as server:
         since = len(server.lines())
         for attempt in range(3):  # the first finds out; the next ones are told at once
             reply, seconds = timed(server, "GET", "/api/items", **{"X-Request-ID": f"i{attempt}"})
