@@ -76,7 +76,7 @@ def problems_by_request(server: Server, since: int) -> dict[str | None, list[str
     """Return the messages logged at WARNING or above after line `since`, by request id."""
     found: dict[str | None, list[str]] = {}
     for line in server.lines()[since:]:
-        if line.get("levelname") in PROBLEMS:
+        if line.get("level") in PROBLEMS:
             found.setdefault(line.get("request_id"), []).append(line["message"])
     return found
 

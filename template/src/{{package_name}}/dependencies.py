@@ -2,11 +2,11 @@
 
 Each process keeps one circuit breaker per dependency (the database, the broker, the result
 store, ...). A call that cannot connect opens it: for DEPENDENCY_COOLDOWN seconds, calls to
-that dependency raise DependencyUnavailable at once, without touching the network, so an
-outage costs a request microseconds instead of a timeout and no thread waits on it. The first
-call after the cooldown goes through as the probe (the others still fail fast): it closes the
-breaker if it succeeds, and opens it for another cooldown if not. errors.py answers
-DependencyUnavailable with a JSON 503 and Retry-After, and logs it once.
+that dependency raise DependencyUnavailableError at once, without touching the network, so
+an outage costs a request microseconds instead of a timeout, and no thread waits on it. The
+first call after the cooldown goes through as the probe (the others still fail fast): it
+closes the breaker if it succeeds, and opens it for another cooldown if not. errors.py
+answers DependencyUnavailableError with a JSON 503 and Retry-After, and logs it once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from flask import Flask, current_app
 BREAKERS: Final = "dependency_breakers"
 
 
-class DependencyUnavailable(Exception):
+class DependencyUnavailableError(Exception):
     """No connection to the dependency `name` could be had; try again in `retry_after` s."""
 
     def __init__(self, name: str, retry_after: int, reason: str) -> None:
@@ -49,7 +49,7 @@ class Breaker:
         self.reason = ""
 
     def check(self) -> None:
-        """Raise DependencyUnavailable while open; past the cooldown, let this call probe."""
+        """Raise DependencyUnavailableError while open; past the cooldown, let one call probe."""
         with self.lock:
             if self.open_until is None:
                 return
@@ -59,7 +59,7 @@ class Breaker:
             # This call is the probe: the others fail fast until it has told.
             self.open_until = now + self.cooldown
 
-    def failed(self, error: BaseException) -> DependencyUnavailable:
+    def failed(self, error: BaseException) -> DependencyUnavailableError:
         """Open the breaker after `error`, and return the exception that says so."""
         reason = f"{type(error).__name__}: {error}".splitlines()[0]
         with self.lock:
@@ -72,9 +72,9 @@ class Breaker:
         with self.lock:
             self.open_until = None
 
-    def unavailable(self, seconds: float, reason: str) -> DependencyUnavailable:
+    def unavailable(self, seconds: float, reason: str) -> DependencyUnavailableError:
         """Return the exception for a call refused for `seconds` more."""
-        return DependencyUnavailable(self.name, max(1, math.ceil(seconds)), reason)
+        return DependencyUnavailableError(self.name, max(1, math.ceil(seconds)), reason)
 
     @contextmanager
     def guard(self, *errors: type[BaseException]) -> Iterator[None]:
