@@ -81,6 +81,7 @@ def problems_by_request(server: Server, since: int) -> dict[str | None, list[str
     return found
 
 
+@pytest.mark.broker  # a redis-server binary, the test's own
 def test_a_broker_outage_is_a_prompt_503_and_nothing_else_waits(
     redis_project: Rendered, tmp_path: Path
 ) -> None:
