@@ -1,7 +1,7 @@
 """What the service calls out to: a dependency that cannot be reached is a prompt 503.
 
-Each process keeps one circuit breaker per dependency (the database, the broker, the result
-store, ...). A call that cannot connect opens it: for DEPENDENCY_COOLDOWN seconds, calls to
+Each process keeps one circuit breaker per dependency (each server the service calls out
+to, by name). A call that cannot connect opens it: for DEPENDENCY_COOLDOWN seconds, calls to
 that dependency raise DependencyUnavailableError at once, without touching the network, so
 an outage costs a request microseconds instead of a timeout, and no thread waits on it. The
 first call after the cooldown goes through as the probe (the others still fail fast): it
