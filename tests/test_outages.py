@@ -15,12 +15,23 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import Rendered
 from tests.support.redis import RedisServer
-from tests.support.served import Reply, Server, free_port, install, migrate, serve, wait_until
+from tests.support.served import (
+    Outage,
+    Reply,
+    Server,
+    free_port,
+    install,
+    migrate,
+    postgres_database,
+    serve,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +40,8 @@ pytestmark = pytest.mark.slow
 OUTAGE_BOUND = 3.0
 #: Liveness never waits on a dependency.
 LIVENESS_BOUND = 2.0
+#: The broker a RabbitMQ service is configured with: never reached, no job is posted.
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 #: Concurrent clients posting jobs while the broker is down: several times a worker's threads.
 POSTERS = 30
 JSON = {"Content-Type": "application/json"}
@@ -129,8 +142,9 @@ def test_a_broker_outage_is_a_prompt_503_and_nothing_else_waits(
 def test_a_database_outage_is_a_prompt_503(rabbitmq_project: Rendered, tmp_path: Path) -> None:
     """PostgreSQL does not answer: items and the job store answer 503 in time, /readyz too."""
     down = f"postgresql://postgres@127.0.0.1:{free_port()}/down"
-    broker = "amqp://guest:guest@127.0.0.1:5672//"  # never reached: no job is posted
-    with serve(rabbitmq_project, tmp_path, DATABASE_URL=down, CELERY_BROKER_URL=broker) as server:
+    with serve(
+        rabbitmq_project, tmp_path, DATABASE_URL=down, CELERY_BROKER_URL=RABBITMQ_URL
+    ) as server:
         since = len(server.lines())
         for attempt in range(3):  # the first finds out; the next ones are told at once
             reply, seconds = timed(server, "GET", "/api/items", **{"X-Request-ID": f"i{attempt}"})
@@ -143,3 +157,30 @@ def test_a_database_outage_is_a_prompt_503(rabbitmq_project: Rendered, tmp_path:
         assert all(len(messages) == 1 for messages in logged.values()), logged
         assert_prompt(timed(server, "GET", "/readyz"), 503, OUTAGE_BOUND)
         assert_prompt(timed(server, "GET", "/livez"), 200, LIVENESS_BOUND)
+
+
+@pytest.mark.postgres
+def test_items_answer_503_through_a_postgresql_outage_and_come_back(
+    rabbitmq_project: Rendered, tmp_path: Path
+) -> None:
+    """PostgreSQL drops every connection and refuses new ones, then returns: 200, 503, 200."""
+    with ExitStack() as stack:
+        direct = stack.enter_context(postgres_database(rabbitmq_project))
+        migrate(rabbitmq_project, direct, CELERY_BROKER_URL=RABBITMQ_URL)
+        real = urlsplit(direct)
+        outage = stack.enter_context(Outage((real.hostname or "127.0.0.1", real.port or 5432)))
+        credentials = real.netloc.rpartition("@")[0]
+        proxy = f"127.0.0.1:{outage.port}"
+        url = real._replace(netloc=f"{credentials}@{proxy}" if credentials else proxy).geturl()
+        env = {"DATABASE_URL": url, "CELERY_BROKER_URL": RABBITMQ_URL}
+        server = stack.enter_context(serve(rabbitmq_project, tmp_path, **env))
+        assert timed(server, "GET", "/api/items")[0].status == 200
+        outage.cut()
+        for _ in range(3):  # a pooled connection fails its ping, a new one is refused
+            assert_prompt_503(*timed(server, "GET", "/api/items"), "database")
+        outage.restore()
+
+        def back() -> bool:
+            return timed(server, "GET", "/api/items")[0].status == 200
+
+        wait_until(back, "items did not come back with the database", 15)
