@@ -42,6 +42,7 @@ from tests.support.served import (
     migrate,
     postgres_database,
     serve,
+    wait_until,
     write_fault_app,
 )
 
@@ -214,8 +215,13 @@ def test_readyz_follows_the_sqlite_database_back(sqlite_project: Rendered, tmp_p
     with serve(sqlite_project, tmp_path, DATABASE_URL=url) as server:
         server.assert_database_down(server.get("/readyz"))
         folder.mkdir()
-        # The new file answers, but holds no table until the deploy step runs.
-        assert server.wait_for("/readyz", 503).json()["failed"] == ["migrations"]
+        # The new file answers (once the breaker's cooldown lets a check probe it), but holds
+        # no table until the deploy step runs.
+        wait_until(
+            lambda: server.get("/readyz").json().get("failed") == ["migrations"],
+            f"/readyz did not fail on migrations alone:\n{server.tail()}",
+            10,
+        )
         migrate(sqlite_project, url)
         server.wait_for_database()
 

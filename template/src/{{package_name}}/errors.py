@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
+from .dependencies import DependencyUnavailableError
 from .request_log import current_request_id
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class InvalidBody(ErrorBody):
 def init_app(app: Flask) -> None:
     """Answer every error `app` raises with a JSON body."""
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(DependencyUnavailableError, handle_unavailable)
     app.register_error_handler(Exception, handle_unhandled)
 
 
@@ -60,6 +62,16 @@ def handle_http_error(error: HTTPException) -> Response:
     response = error.get_response()
     response.set_data(error_body(error.code or 500, error.description or ""))
     response.content_type = "application/json"
+    return response
+
+
+def handle_unavailable(error: DependencyUnavailableError) -> Response:
+    """Answer 503 with Retry-After while a dependency cannot be reached; log it in one line."""
+    # No traceback: the cause is known, and an outage must not write one per request.
+    log.warning("%s", error)
+    message = f"The {error.name} is unavailable; try again in {error.retry_after} s."
+    response = error_response(503, message)
+    response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
