@@ -224,12 +224,17 @@ def test_odd_names_give_files_the_tools_accept(copie: Any, name: str) -> None:
     assert compose["name"] == ODD_NAMES[name][1]
 
 
-def web_setting(project: Rendered, name: str) -> int:
-    """Return the web container's `name`: the manifest's value, or the server's default."""
+def web_setting_default(project: Rendered, name: str) -> int:
+    """Return the default of the server setting `name`, as serve.py reads it."""
     (serve,) = project.path.glob("src/*/serve.py")
     (default,) = re.findall(rf'whole\("{name}", (\d+)', serve.read_text())
+    return int(default)
+
+
+def web_setting(project: Rendered, name: str) -> int:
+    """Return the web container's `name`: the manifest's value, or the server's default."""
     web = container_named(pod_specs(project)["deployment.yaml"], "web")
-    return int(env_of(web).get(name, default))
+    return int(env_of(web).get(name, web_setting_default(project, name)))
 
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)
@@ -367,10 +372,9 @@ def test_the_proxy_buffers_whole_requests(rendered: Callable[[str], Rendered], n
     # Kept-alive connections to gunicorn, closed before gunicorn's keepalive closes them.
     assert settings["server"] == "web:8000"
     assert int(settings["keepalive"]) > 0
-    gunicorn_conf = (project.path / "gunicorn.conf.py").read_text()
-    (gunicorn_keepalive,) = re.findall(r'_env_int\("GUNICORN_KEEPALIVE", (\d+)', gunicorn_conf)
-    assert int(settings["keepalive_timeout"].removesuffix("s")) < int(gunicorn_keepalive)
-    assert re.search(r'_env_int\("PORT", 8000\)', gunicorn_conf)
+    gunicorn_keepalive = web_setting_default(project, "GUNICORN_KEEPALIVE")
+    assert int(settings["keepalive_timeout"].removesuffix("s")) < gunicorn_keepalive
+    assert web_setting_default(project, "PORT") == 8000
     headers = {value.split()[0].lower(): value.split(None, 1)[1:] for key, value in found
                if key == "proxy_set_header"}  # fmt: skip
     assert headers["x-forwarded-for"] == ["$proxy_add_x_forwarded_for"]
