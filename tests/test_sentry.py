@@ -186,7 +186,7 @@ def test_no_credential_query_or_header_reaches_sentry_when_the_database_is_down(
 
     assert planted.found_in(stand_in.received()) == []
     (items, *_) = [event for event in events if exception_type(event) == "OperationalError"]
-    assert items["request"]["url"].endswith("/api/items")
+    assert items["request"]["url"].endswith("/connect")
     assert "query_string" not in items["request"]
     headers = {name.lower(): value for name, value in items["request"]["headers"].items()}
     # An allowlist: known harmless headers as sent, every other one's value replaced.

@@ -3,8 +3,11 @@
 A served project gets a database URL with a password that points at a closed port (PostgreSQL
 is down), and `LEAK_APP`: views that fail while holding a secret in the shapes libraries use
 (nested settings, URLs with userinfo and a query, a libpq conninfo string, a list), in an
-exception's message, in log lines and their `extra`. `Planted.send` makes every request a
-careless client would, with a token in the query, custom auth headers, a bearer and a cookie.
+exception's message, in log lines and their `extra`, and one that lets psycopg's failed
+connect escape unhandled (the service's own database path answers 503 since the outage fix,
+so it no longer makes an event; this keeps the frames that held the password 24 times).
+`Planted.send` makes every request a careless client would, with a token in the query, custom
+auth headers, a bearer and a cookie.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ def leak() -> str:
     log.warning("retrying with %s and %r", conninfo, settings)  # another
     log.error("giving up on %s", url, extra={{"settings": settings, "dsn": conninfo}})
     raise PlantedError(f"could not reach {{url}} ({{conninfo}}) with {{settings}}")
+
+
+@app.get("/connect")
+def connect() -> str:
+    import psycopg  # what SQLAlchemy's pool calls: its frames hold cparams and the conninfo
+
+    psycopg.connect(os.environ["DATABASE_URL"], connect_timeout=2)
+    return "unreachable"
 '''
 
 
@@ -86,9 +97,10 @@ class Planted:
             "Cookie": f"session={self.cookie}",
             "Accept": "application/json",
         }
-        for path in ("/api/items", "/leak"):
+        # The service's own path to the database that is down: a prompt 503, no event.
+        for path, status in (("/api/items", 503), ("/connect", 500), ("/leak", 500)):
             reply = server.request("GET", f"{path}?token={self.query}&page=2", headers=headers)
-            assert reply.status == 500, reply
+            assert reply.status == status, reply
 
     def found_in(self, received: bytes) -> list[str]:
         """Return the name of each secret found in `received`, in any form it was planted."""
