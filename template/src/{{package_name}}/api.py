@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import IO, Any, Final
 
 import flask
@@ -48,12 +49,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):  # 1e999: no float holds it, and Python would read Infinity
+        raise ValueError(f"{text[:32]} is too large for a number")
+    return number
+
+
 class StrictJSON(DefaultJSONProvider):
-    """Flask's JSON, refusing NaN and Infinity, and too-deep nesting as a ValueError."""
+    """Flask's JSON, refusing NaN, Infinity, numbers past a float and too-deep nesting."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse `s`; every way it can be bad raises ValueError (a 400 for a request)."""
         kwargs.setdefault("parse_constant", _refuse_constant)
+        kwargs.setdefault("parse_float", _finite_float)
         try:
             return super().loads(s, **kwargs)
         except RecursionError:

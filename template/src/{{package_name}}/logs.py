@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 from pythonjsonlogger.orjson import OrjsonFormatter
 
@@ -55,15 +55,46 @@ class DevServerAccessFilter(logging.Filter):
         return not (isinstance(record.msg, str) and record.msg.endswith('] "%s" %s %s'))
 
 
+def printable(value: object) -> object:
+    """Return `value` with every lone surrogate in its strings written as a backslash escape."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {printable(key): printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(item) for item in value]
+    return value
+
+
+class JsonFormatter(OrjsonFormatter):
+    """python-json-logger's orjson formatter, for any text a client can send."""
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        """Return the line; a lone surrogate (JSON's "\\ud800") is escaped, never the line lost."""
+        try:
+            return super().jsonify_log_record(log_data)
+        except TypeError:  # orjson refuses strings that are no UTF-8; rare, so checked late
+            return super().jsonify_log_record(cast(dict[str, Any], printable(log_data)))
+
+
+class ConsoleFormatter(logging.Formatter):
+    """The development format, for any text: a lone surrogate cannot be written to a stream."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the line with lone surrogates escaped."""
+        line = super().format(record)
+        return str(printable(line))
+
+
 def make_handler(log_format: str, stream: IO[str] | None = None) -> logging.Handler:
     """Return a handler writing lines in `log_format` (json or console), with request ids."""
     handler = logging.StreamHandler(stream)
     if log_format == "json":
         handler.setFormatter(
-            OrjsonFormatter(JSON_FIELDS, rename_fields=RENAMED_FIELDS, timestamp=True)
+            JsonFormatter(JSON_FIELDS, rename_fields=RENAMED_FIELDS, timestamp=True)
         )
     else:
-        handler.setFormatter(logging.Formatter(CONSOLE_FORMAT))
+        handler.setFormatter(ConsoleFormatter(CONSOLE_FORMAT))
     handler.addFilter(RequestIdFilter())
     return handler
 
