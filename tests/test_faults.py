@@ -300,9 +300,12 @@ def test_bad_bodies_get_json_errors(
     ],
 )
 def test_requests_past_gunicorns_limits_are_refused(served: Server, data: bytes) -> None:
-    """gunicorn refuses these itself, before the app, with its own HTML body: status only."""
-    status_line = served.raw(data)
-    assert re.fullmatch(rb"HTTP/1\.[01] 4\d\d .*", status_line), status_line
+    """gunicorn refuses these itself, before the app, in the JSON every error shares."""
+    reply = served.raw_reply(data)
+    assert reply.status in (400, 414, 431), reply
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json()["status"] == reply.status
+    assert reply.json()["request_id"] is None  # before the app: no id was given
     assert served.get("/livez").status == 200
 
 
