@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.served import serving_in_a_thread
 
 #: The project id in the DSN; the envelope endpoint is /api/<id>/envelope/.
 PROJECT_ID = 42
@@ -96,11 +97,5 @@ def envelope_items(body: bytes) -> list[tuple[dict[str, Any], bytes]]:
 def sentry_stand_in() -> Iterator[StandIn]:
     """Run a stand-in for Sentry on a free loopback port for the `with` block."""
     server = StandIn()
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving_in_a_thread(server, poll=0.05):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -14,6 +14,7 @@ import re
 import secrets
 import signal
 import socket
+import socketserver
 import subprocess
 import threading
 import time
@@ -253,6 +254,19 @@ class Server:
         checks = self.wait_for("/readyz", 200).json()["checks"]
         # gunicorn adds its own check, unready from a SIGTERM on (gunicorn.conf.py).
         assert checks == {"database": "ok", "migrations": "ok", "stopping": "ok"}
+
+
+@contextmanager
+def serving_in_a_thread(server: socketserver.BaseServer, poll: float = 0.5) -> Iterator[None]:
+    """Serve `server` (a stand-in) from a daemon thread for the `with` block, then close it."""
+    thread = threading.Thread(target=server.serve_forever, args=(poll,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 def write_fault_app(folder: Path) -> list[str]:
