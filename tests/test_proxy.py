@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 
 from tests.conftest import Rendered
 from tests.support.proxy import Prober, SlowClients, nginx, slow_header, slow_post
-from tests.support.served import install, serve
+from tests.support.served import free_port, install, serve
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +130,51 @@ def test_the_proxy_names_the_client_and_passes_the_request_id(
     assert response.getheader("Strict-Transport-Security") is None
     assert response.getheader("Server") == "nginx", "no version"
     assert line["client"] == "127.0.0.2"
+
+
+def raw_exchange(port: int, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send `data` on a fresh connection and return the status, headers and body of the reply."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(data)
+        reply = b""
+        while chunk := connection.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip()
+        for name, _, value in (line.partition(":") for line in header_lines)
+    }
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        pytest.param(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, id="two-hosts"),
+        pytest.param(
+            b"POST /api/items HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2000000\r\nConnection: close\r\n\r\n",
+            413,
+            id="body-past-client-max-body-size",
+        ),
+        pytest.param(
+            b"GET /livez HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            502,
+            id="gunicorn-down",
+        ),
+    ],
+)
+def test_what_nginx_refuses_itself_is_a_json_error(
+    project: Rendered, tmp_path: Path, request_bytes: bytes, status: int
+) -> None:
+    """nginx's own 400, 413 and 502 are the service's JSON error, never an HTML page."""
+    with nginx(project, tmp_path / "nginx", free_port()) as proxy:  # nothing listens upstream
+        got, headers, body = raw_exchange(proxy.port, request_bytes)
+    assert got == status, body
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)
+    assert error["status"] == status
+    assert set(error) == {"error", "message", "status", "request_id"}
+    if status == 502:
+        assert int(headers["retry-after"]) >= 1
