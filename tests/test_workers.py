@@ -80,10 +80,12 @@ def test_a_job_runs_with_the_request_id_of_its_request(deployment: Deployment) -
 def test_a_worker_killed_mid_job_loses_nothing(deployment: Deployment) -> None:
     job_id = deployment.enqueue("survivor", JOB_SECONDS, "trace-kill")
     with deployment.worker() as first:
-        wait_until(lambda: first.ran(job_id, "Job started"), "the job did not start", 60)
+        wait_until(lambda: first.ran(job_id, "Echoing"), "the job did not start", 60)
+        assert deployment.state(job_id) == "STARTED"
         os.killpg(first.process.pid, signal.SIGKILL)  # the worker and its pool, mid-job
         first.process.wait(timeout=10)
     assert not first.ran(job_id, "Job ended")
+    assert deployment.state(job_id) == "STARTED"  # what it last was: no worker says otherwise
     with deployment.worker() as second:
         # Acked late: the broker gives the job back (RabbitMQ when the connection drops,
         # Redis after CELERY_VISIBILITY_TIMEOUT) and the new worker runs it to the end.

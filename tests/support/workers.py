@@ -34,6 +34,10 @@ class Worker:
         """Return the JSON lines written so far."""
         return json_lines(self.log)
 
+    def ready(self) -> bool:
+        """Tell whether the worker has connected and is taking jobs."""
+        return any(line["message"].endswith(" ready.") for line in self.lines())
+
     def ran(self, job_id: str, message: str) -> bool:
         """Tell whether the worker logged `message` for the job."""
         return any(
@@ -83,6 +87,11 @@ class Deployment:
         assert reply.status == 202, reply
         job_id: str = reply.json()["id"]
         return job_id
+
+    def state(self, job_id: str) -> str:
+        """Return the job's state as `GET /api/jobs/<id>` reads it now."""
+        state: str = self.server.get(f"/api/jobs/{job_id}").json()["state"]
+        return state
 
     def result(self, job_id: str, timeout: float) -> Any:
         """Wait until the job succeeded, and return its result."""
