@@ -9,10 +9,12 @@ database that is down is a URL on a port nobody listens on.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,9 +31,11 @@ from tests.support.served import (
     install,
     migrate,
     postgres_database,
+    production_env,
     serve,
     wait_until,
 )
+from tests.support.workers import Deployment
 
 pytestmark = pytest.mark.slow
 
@@ -46,6 +50,23 @@ RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 POSTERS = 30
 JSON = {"Content-Type": "application/json"}
 PROBLEMS = {"WARNING", "ERROR", "CRITICAL"}
+#: Limits that let a job a worker took and never acknowledged come back within a test: Redis
+#: gives it to a worker again CELERY_VISIBILITY_TIMEOUT seconds after it was taken.
+JOB_LIMITS = {
+    "CELERY_TASK_SOFT_TIME_LIMIT": "7",
+    "CELERY_TASK_TIME_LIMIT": "8",
+    "CELERY_VISIBILITY_TIMEOUT": "10",
+}
+#: Jobs accepted in the burst Redis crashes in (of at most BURST_POSTS), each this long.
+BURST = 36
+BURST_POSTS = 200
+BURST_JOB_SECONDS = 0.3
+#: Seconds between two posts of the burst, and how long Redis stays down in it.
+POST_PAUSE = 0.1
+DOWN_SECONDS = 3.0
+#: Seconds every accepted job gets to succeed once Redis is back: a visibility timeout, a
+#: scan for jobs past it, the burst's own run time, and slack for a loaded machine.
+SETTLE = 120.0
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +205,107 @@ def test_items_answer_503_through_a_postgresql_outage_and_come_back(
             return timed(server, "GET", "/api/items")[0].status == 200
 
         wait_until(back, "items did not come back with the database", 15)
+
+
+@contextmanager
+def durable_deployment(
+    project: Rendered, folder: Path
+) -> Iterator[tuple[Deployment, RedisServer]]:
+    """Serve `project` on a private Redis that keeps every write it answers (broker and store)."""
+    url = f"sqlite:///{folder / 'db.sqlite3'}"
+    with RedisServer(folder / "redis", durable=True) as redis:
+        env = {"DATABASE_URL": url, "CELERY_BROKER_URL": redis.url, **JOB_LIMITS}
+        migrate(project, url, **env)
+        with serve(project, folder, **env) as server:
+            yield Deployment(project, server, production_env(**env), folder), redis
+
+
+def states_of(deployment: Deployment, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Return each job's body as `GET /api/jobs/<id>` answers it now (503s left out)."""
+    found = {}
+    for job_id in ids:
+        reply = deployment.server.get(f"/api/jobs/{job_id}")
+        if reply.status == 200:
+            found[job_id] = reply.json()
+    return found
+
+
+def settle(deployment: Deployment, payloads: dict[str, object], timeout: float) -> None:
+    """Wait until every job succeeded with its payload; fail at once on a FAILURE."""
+
+    def all_succeeded() -> bool:
+        bodies = states_of(deployment, list(payloads))
+        failed = {job: body for job, body in bodies.items() if body["state"] == "FAILURE"}
+        assert not failed, f"jobs read FAILURE: {failed}"
+        done = {job for job, body in bodies.items() if body["state"] == "SUCCESS"}
+        assert all(bodies[job]["result"] == payloads[job] for job in done), bodies
+        return done == set(payloads)
+
+    wait_until(all_succeeded, f"not every one of {len(payloads)} accepted jobs succeeded", timeout)
+
+
+@pytest.mark.broker  # a redis-server binary, the test's own
+def test_no_accepted_job_is_lost_when_redis_crashes_mid_burst(
+    redis_project: Rendered, tmp_path: Path
+) -> None:
+    """Redis is killed while jobs are posted, queued and running: every 202 still succeeds."""
+    with (
+        durable_deployment(redis_project, tmp_path) as (deployment, redis),
+        deployment.worker() as worker,
+    ):
+        accepted: dict[str, object] = {}
+
+        def post_the_burst() -> None:
+            for number in range(BURST_POSTS):
+                if len(accepted) == BURST:
+                    return
+                body = json.dumps({"payload": {"n": number}, "seconds": BURST_JOB_SECONDS})
+                headers = {**JSON, "X-Request-ID": f"burst-{number}"}
+                reply = deployment.server.request("POST", "/api/jobs", body.encode(), headers)
+                if reply.status == 202:
+                    accepted[reply.json()["id"]] = {"n": number}
+                else:
+                    assert reply.status == 503, reply
+                time.sleep(POST_PAUSE)
+
+        wait_until(worker.ready, "the worker did not start", 60)
+        poster = threading.Thread(target=post_the_burst)
+        poster.start()
+
+        def running() -> bool:
+            started = [worker.ran(job, "Job started") for job in list(accepted)]
+            return any(started) and len(accepted) >= BURST // 3
+
+        wait_until(running, "the burst did not start", 60)
+        redis.stop()  # SIGKILL: jobs queued, taken by the worker and running, all at once
+        time.sleep(DOWN_SECONDS)
+        redis.start()
+        poster.join(timeout=120)
+        assert not poster.is_alive()
+        assert len(accepted) == BURST, f"{len(accepted)} accepted in {BURST_POSTS} posts"
+        settle(deployment, accepted, SETTLE)
+        assert worker.process.poll() is None, "the worker did not outlive the crash"
+
+
+@pytest.mark.broker  # a redis-server binary, the test's own
+def test_a_job_whose_result_cannot_be_stored_runs_again_and_never_reads_failure(
+    redis_project: Rendered, tmp_path: Path
+) -> None:
+    """The store is down when a job ends, past its retries: the job runs again, not FAILURE."""
+    with (
+        durable_deployment(redis_project, tmp_path) as (deployment, redis),
+        deployment.worker() as worker,
+    ):
+        job_id = deployment.enqueue("kept", 2, "trace-store")
+        wait_until(lambda: worker.ran(job_id, "Echoing"), "the job did not start", 60)
+        redis.stop()  # after STARTED was stored, before the result is
+
+        def given_back() -> bool:
+            lines = [line for line in worker.lines() if line.get("task_id") == job_id]
+            return any(line["message"].endswith("runs again") for line in lines)
+
+        wait_until(given_back, "the worker never gave the job back", 90)
+        redis.start()
+        settle(deployment, {job_id: "kept"}, SETTLE)
+        starts = [line for line in worker.lines() if line["message"] == "Job started"]
+        assert len(starts) == 2, "the job did not run again"

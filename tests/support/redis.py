@@ -20,15 +20,21 @@ START_TIMEOUT = 10.0
 
 
 class RedisServer:
-    """A redis-server on a free loopback port, persisting nothing; stop() and start() it."""
+    """A redis-server on a free loopback port; stop() and start() it.
 
-    def __init__(self, folder: Path) -> None:
+    It persists nothing, unless `durable`: then every write is in its append-only file before
+    Redis answers it (`appendfsync always`), as a broker that promises a job must be, and a
+    crash and start again on the same folder finds every job it had answered for.
+    """
+
+    def __init__(self, folder: Path, durable: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.skip("redis-server is not installed")
         self.binary = binary
         self.folder = folder
         self.port = free_port()
+        self.durable = durable
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,7 +60,9 @@ class RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         log = (self.folder / f"redis-{self.port}.log").open("ab")
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
+        command += ["--save", "", "--dir", str(self.folder)]
+        appendonly = ["yes", "--appendfsync", "always"] if self.durable else ["no"]
+        command += ["--appendonly", *appendonly]
         with log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         wait_until(self.answers, f"redis-server on {self.port} did not start", START_TIMEOUT)
