@@ -52,18 +52,20 @@ def engine() -> None:
         missing("the docker engine does not answer (start dockerd)")
 
 
-def dockerfile_arg(dockerfile: str, name: str) -> str:
-    """Return the default of the build argument `name` in `dockerfile`."""
-    found = re.search(rf"^ARG {name}=(\S+)$", dockerfile, re.M)
-    assert found, f"no ARG {name}= in the Dockerfile"
-    return found.group(1)
+def base_versions(dockerfile: str) -> list[str]:
+    """Return the Python version (a build argument) and uv's tag (its stage) of `dockerfile`."""
+    python = re.search(r"^ARG PYTHON_VERSION=(\S+)$", dockerfile, re.M)
+    uv = re.search(r"^FROM ghcr\.io/astral-sh/uv:(\S+) AS uv$", dockerfile, re.M)
+    assert python, "no ARG PYTHON_VERSION= in the Dockerfile"
+    assert uv, "no FROM ghcr.io/astral-sh/uv:<tag> AS uv in the Dockerfile"
+    return [python.group(1), uv.group(1)]
 
 
 @pytest.fixture
 def image(engine: None, project: Rendered) -> Iterator[str]:
     """Build the project's image from its unmodified Dockerfile; remove it afterwards."""
     dockerfile = (project.path / "Dockerfile").read_text()
-    versions = [dockerfile_arg(dockerfile, name) for name in ("PYTHON_VERSION", "UV_VERSION")]
+    versions = base_versions(dockerfile)
     if shutil.which("debootstrap") is None and not os.environ.get("CI"):
         pytest.skip("no debootstrap to build the stand-in base image")
     started = time.monotonic()

@@ -113,6 +113,8 @@ OTEL_TRACES = re.compile(r"opentelemetry|OTEL_|trace_id|span_id", re.I)
 SCRUB_FILES = {"src/{package}/scrub.py", "tests/test_scrub.py"}
 #: The CI file of each `ci` answer (`none`: no file).
 CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
+#: The update bot's configuration of each `ci` answer (tests/test_pipelines.py reads them).
+BOT_FILES = {"github": ".github/dependabot.yml", "gitlab": "renovate.json"}
 #: Words that would show a CI provider in a project generated with ci=none.
 CI_TRACES = re.compile(r"github|gitlab|workflow|\bCI\b")
 #: What kubernetes=true adds; the migrations Job with a database, the worker with Celery.
@@ -166,6 +168,7 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
         expected |= {file.format(package=package) for file in SCRUB_FILES}
     if project.answers.get("ci", "github") != "none":
         expected.add(CI_FILES[project.answers.get("ci", "github")])
+        expected.add(BOT_FILES[project.answers.get("ci", "github")])
     if project.answers.get("kubernetes", False):
         expected |= KUBERNETES_FILES
         if database:
