@@ -18,6 +18,11 @@ from .request_log import current_request_id
 JSON_FIELDS: Final = "%(levelname)s %(name)s %(message)s %(request_id)s"
 RENAMED_FIELDS: Final = {"levelname": "level", "name": "logger"}
 CONSOLE_FORMAT: Final = "%(asctime)s %(levelname)-8s %(name)s [%(request_id)s] %(message)s"
+#: The service's own loggers (`logging.getLogger(__name__)` in its modules): LOG_LEVEL.
+SERVICE_LOGGER: Final = __name__.rpartition(".")[0]
+#: The most a library logs: its DEBUG floods a screen (every Redis connection, the signature of
+#: every Celery job) and may carry a job's data, so LOG_LEVEL=DEBUG is the service's alone.
+LIBRARY_LEVEL: Final = logging.INFO
 #: Fields added to every line written in this context (a job's id and name, say).
 _context_fields: ContextVar[Mapping[str, object]] = ContextVar(
     "log_fields", default=MappingProxyType({})
@@ -100,7 +105,11 @@ def make_handler(log_format: str, stream: IO[str] | None = None) -> logging.Hand
 
 
 def logging_config(level: str, log_format: str) -> dict[str, Any]:
-    """Return the dictConfig that sends every logger's lines to stdout in `log_format`."""
+    """Return the dictConfig that sends every logger's lines to stdout in `log_format`.
+
+    `level` is the service's own loggers'; libraries log at it too, but never below INFO.
+    """
+    library_level = logging.getLevelName(max(logging.getLevelName(level), LIBRARY_LEVEL))
     return {
         "version": 1,
         # Loggers created before this call (gunicorn's, werkzeug's) must keep working.
@@ -109,8 +118,11 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
         "handlers": {
             "stdout": {"()": make_handler, "log_format": log_format, "stream": "ext://sys.stdout"}
         },
-        "loggers": {"werkzeug": {"filters": ["dev_server_access"]}},
-        "root": {"level": level, "handlers": ["stdout"]},
+        "loggers": {
+            "werkzeug": {"filters": ["dev_server_access"]},
+            SERVICE_LOGGER: {"level": level},
+        },
+        "root": {"level": library_level, "handlers": ["stdout"]},
     }
 
 

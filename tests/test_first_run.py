@@ -1,0 +1,191 @@
+"""The generated README's first-run block, run as a newcomer runs it, for four answer sets.
+
+A fresh copy; then the block's commands in order, each as written (`cp .env.example .env`,
+`createdb`, `flask db upgrade`, `flask run --debug`, the `celery worker` in another
+terminal); then an item is created and a job posted and answered `SUCCESS`. The only thing
+changed is the development server's port (`FLASK_RUN_PORT`, which `flask run` reads), so
+that runs in parallel do not meet on port 5000. Each copy has a name of its own, so its
+database and queue (both named after the package) are its own too.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Rendered, render
+from tests.support.served import free_port, wait_until
+
+pytestmark = pytest.mark.slow
+
+#: The four answer sets the issue names, and the marks of the services each one needs.
+FIRST_RUNS = [
+    pytest.param({}, id="defaults"),
+    pytest.param({"database": "none"}, id="no-database"),
+    pytest.param(
+        {"database": "postgresql", "celery": True, "celery_broker": "redis"},
+        id="postgresql-celery-redis",
+        marks=[pytest.mark.postgres, pytest.mark.broker],
+    ),
+    pytest.param(
+        {"celery": True, "celery_broker": "rabbitmq"},
+        id="celery-rabbitmq",
+        marks=pytest.mark.broker,
+    ),
+]
+#: Seconds the first `uv run` of a command may take: it installs the project first.
+FIRST_START = 180.0
+#: The most lines a development worker may print before it says it is ready: a screen a
+#: person reads (Celery's connection and readiness lines), not a library's DEBUG output.
+FIRST_SCREEN = 8
+#: What may be on the worker's stderr: uv's report of the install its first `uv run` did,
+#: and Celery's warning for a worker run as root, as this suite's machine does (a
+#: newcomer's account never sees it).
+EXPECTED_STDERR = re.compile(
+    r"^(Using CPython|Creating virtual environment|Resolved|Prepared|Installed|Uninstalled"
+    r"|Audited|Bytecode compiled|Building|Built| [+-] )"
+    r"|superuser privileges|absolutely not recommended|--uid option|uid=0|_warn_or_raise_security"
+)
+
+
+def first_run_block(project: Rendered) -> list[str]:
+    """Return the commands of the README's first-run block, comments dropped, in order."""
+    readme = (project.path / "README.md").read_text()
+    found = re.search(r"The first run, from this folder:\n\n```sh\n(.*?)```", readme, re.S)
+    assert found, "no first-run block in the generated README"
+    return [line.split("  #")[0].strip() for line in found[1].splitlines() if line.strip()]
+
+
+def newcomer_env(project: Rendered, port: int) -> dict[str, str]:
+    """Return a person's shell environment: no virtualenv, uv on the project's Python."""
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    return {
+        **env,
+        "UV_PYTHON": project.python(),
+        "UV_NO_PROGRESS": "1",
+        "FLASK_RUN_PORT": str(port),
+    }
+
+
+@contextmanager
+def in_another_terminal(
+    command: str, project: Rendered, env: dict[str, str], name: str
+) -> Iterator[tuple[subprocess.Popen[bytes], Path, Path]]:
+    """Run a long-lived command of the block; stop its whole process group at the end."""
+    out, err = project.path / f"{name}.out", project.path / f"{name}.err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=project.path,
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    try:
+        yield process, out, err
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def call(port: int, method: str, path: str, body: object = None) -> tuple[int, Any]:
+    """Send one JSON request to the development server; return the status and JSON body."""
+    data = None if body is None else json.dumps(body).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request(method, path, data, {"Content-Type": "application/json"})
+        reply = connection.getresponse()
+        return reply.status, json.loads(reply.read() or b"null")
+    finally:
+        connection.close()
+
+
+def answering(port: int) -> bool:
+    """Tell whether the development server answers /livez."""
+    try:
+        return call(port, "GET", "/livez")[0] == 200
+    except OSError:
+        return False
+
+
+def screen_before_ready(out: Path) -> list[str]:
+    """Return the worker's stdout lines up to its "ready." line, or [] before it is ready."""
+    lines = out.read_text(errors="replace").splitlines()
+    ready = [number for number, line in enumerate(lines) if line.endswith(" ready.")]
+    return lines[: ready[0] + 1] if ready else []
+
+
+@pytest.mark.parametrize("answers", FIRST_RUNS)
+def test_the_first_run_works_as_written(copie: Any, answers: dict[str, Any]) -> None:
+    name = f"First Run {secrets.token_hex(3)}"
+    project = render(copie, "defaults", project_name=name, **answers)
+    block = first_run_block(project)
+    port = free_port()
+    env = newcomer_env(project, port)
+    with ExitStack() as stack:
+        if answers.get("database") == "postgresql":
+            database = project.package
+            stack.callback(
+                subprocess.run,
+                ["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", database],
+                check=False,
+            )
+        worker = None
+        for command in block:
+            if " run --debug" in command:
+                stack.enter_context(in_another_terminal(command, project, env, "server"))
+            elif "celery" in command and command.endswith(" worker"):
+                worker = stack.enter_context(in_another_terminal(command, project, env, "worker"))
+            else:
+                done = subprocess.run(
+                    ["bash", "-c", command],
+                    cwd=project.path,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    timeout=FIRST_START,
+                )
+                assert done.returncode == 0, f"{command}:\n{done.stdout}{done.stderr}"
+        wait_until(lambda: answering(port), "the development server did not answer", FIRST_START)
+        if answers.get("database") != "none":
+            status, item = call(port, "POST", "/api/items", {"name": "Tea"})
+            assert status == 201, item
+        if answers.get("celery"):
+            assert worker is not None, f"the block starts no worker: {block}"
+            process, out, err = worker
+            screen = wait_until(
+                lambda: screen_before_ready(out) or process.poll() is not None,
+                "the worker did not get ready",
+                FIRST_START,
+            )
+            assert process.poll() is None, out.read_text() + err.read_text()
+            assert len(screen) <= FIRST_SCREEN, "\n".join(screen)
+            noise = [line for line in err.read_text().splitlines() if line.strip()]
+            assert all(EXPECTED_STDERR.search(line) for line in noise), "\n".join(noise)
+            status, job = call(port, "POST", "/api/jobs", {"payload": {"hello": "world"}})
+            assert status == 202, job
+
+            def succeeded() -> dict[str, Any] | None:
+                body: dict[str, Any] = call(port, "GET", f"/api/jobs/{job['id']}")[1]
+                return body if body["state"] == "SUCCESS" else None
+
+            done_job = wait_until(succeeded, "the job posted did not succeed", 60)
+            assert done_job["result"] == {"hello": "world"}
