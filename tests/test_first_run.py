@@ -171,12 +171,13 @@ def test_the_first_run_works_as_written(copie: Any, answers: dict[str, Any]) -> 
         if answers.get("celery"):
             assert worker is not None, f"the block starts no worker: {block}"
             process, out, err = worker
-            screen = wait_until(
+            wait_until(
                 lambda: screen_before_ready(out) or process.poll() is not None,
                 "the worker did not get ready",
                 FIRST_START,
             )
             assert process.poll() is None, out.read_text() + err.read_text()
+            screen = screen_before_ready(out)
             assert len(screen) <= FIRST_SCREEN, "\n".join(screen)
             noise = [line for line in err.read_text().splitlines() if line.strip()]
             assert all(EXPECTED_STDERR.search(line) for line in noise), "\n".join(noise)
