@@ -4,7 +4,6 @@ Copier runs this module inside its own interpreter, so it may import only the
 standard library and Copier's own dependencies (PyYAML and Jinja2).
 """
 
-import ast
 import json
 import os
 import re
@@ -41,31 +40,6 @@ SKIPPED_DIRS = frozenset(
         "build",
         "dist",
         "instance",
-    }
-)
-PLACEHOLDERS = frozenset(
-    {
-        "changeme",
-        "change-me",
-        "change_me",
-        "secret",
-        "password",
-        "dev",
-        "development",
-        "replace-me",
-        "replace_me",
-        "your-secret-key",
-        "your_secret_key",
-        "supersecret",
-        "super-secret",
-        "xxx",
-        "todo",
-        "default",
-        "example",
-        "test",
-        "1234",
-        "12345678",
-        "admin",
     }
 )
 _BINARY_SNIFF = 8192
@@ -215,10 +189,6 @@ def check_syntax(rel: str, text: str) -> list[Problem]:
 _NAME = r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
 _LITERAL = r"(?P<q>[\"'])(?P<value>.*?)(?P=q)"
 _RAW = r"(?P<raw>.*)$"  # The rest of an unquoted dotenv or YAML line.
-_SECRET_NAME = re.compile(
-    r"(?:^|_)(?:SECRET_KEY|SECRET|PASSWORD|PASSWD|API_KEY|TOKEN|PRIVATE_KEY)$",
-    re.IGNORECASE,
-)
 _DOTENV = re.compile(rf"^[ \t]*(?:(?:-|export|ENV|ARG)[ \t]+)?{_NAME}={_RAW}")
 _JSON = re.compile(rf"\"{_NAME}\"[ \t]*:[ \t]*{_LITERAL}")
 _TOML = re.compile(rf"(?<![\w-])(?P<kq>[\"']?){_NAME}(?P=kq)[ \t]*=[ \t]*{_LITERAL}")
@@ -230,7 +200,6 @@ _PATTERNS_BY_SUFFIX: dict[str, tuple[re.Pattern[str], ...]] = {
     ".yaml": (_YAML, _DOTENV),
     ".md": (),  # Documentation may show examples.
 }
-_DEFAULT_CALLS = frozenset({"get", "getenv", "setenv", "setdefault"})
 _REFERENCE_MARKERS = ("os.environ", "getenv", "environ[", "{{", "{%")
 _MAX_SHOWN = 8
 _ALLOW = "pragma: allowlist secret"
@@ -254,49 +223,6 @@ def _text_pairs(text: str, suffix: str) -> Iterator[tuple[int, str, str]]:
                 yield number, match["name"], match["value"]
 
 
-def _name_of(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Subscript):
-        return _name_of(node.slice)
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-def _named_values(node: ast.AST) -> Iterator[tuple[str | None, ast.expr]]:
-    if isinstance(node, ast.Assign):
-        yield from ((_name_of(target), node.value) for target in node.targets)
-    elif isinstance(node, ast.AnnAssign) and node.value is not None:
-        yield _name_of(node.target), node.value
-    elif isinstance(node, ast.keyword):
-        yield node.arg, node.value
-    elif isinstance(node, ast.Dict):
-        yield from ((_name_of(k), v) for k, v in zip(node.keys, node.values, strict=True))
-    elif (
-        isinstance(node, ast.Call)
-        and _name_of(node.func) in _DEFAULT_CALLS
-        and len(node.args) >= 2  # A default: os.environ.get("SECRET_KEY", "dev").
-    ):
-        yield _name_of(node.args[0]), node.args[1]
-
-
-def _python_pairs(text: str) -> Iterator[tuple[int, str, str]]:
-    # Python is parsed, not matched, so that only string literals count.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError):
-            return  # check_syntax reports it.
-    for node in ast.walk(tree):
-        for name, value in _named_values(node):
-            if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                yield value.lineno, name or "", value.value
-
-
 def _secret_problem(rel: str, number: int, name: str, value: str, in_tests: bool) -> Problem:
     shown = value if len(value) <= _MAX_SHOWN else value[:_MAX_SHOWN] + "…"
     if in_tests:
@@ -316,18 +242,25 @@ def _is_reference(value: str) -> bool:
 
 
 def check_secrets(rel: str, text: str) -> list[Problem]:
-    """Report secret-looking names assigned a literal or placeholder value."""
+    """Report secret-looking names assigned a literal or placeholder value, outside Python.
+
+    doctor's FD501 reports Python (check_pitfalls), with the same vocabulary: a secret in a
+    .py file is reported once, in one wording.
+    """
     path = PurePosixPath(rel)
-    pairs = _python_pairs(text) if path.suffix == ".py" else _text_pairs(text, path.suffix)
+    if path.suffix == ".py":
+        return []
+    pairs = _text_pairs(text, path.suffix)
     # Tests may hold made-up literals; only the well-known placeholders count.
     in_tests = "tests" in path.parts[:-1]
     problems: dict[int, Problem] = {}  # One finding per line is enough.
     # detect-secrets' pragma lets a test feed a placeholder to code that refuses it.
     allowed = {n for n, line in enumerate(text.splitlines(), start=1) if _ALLOW in line}
     for number, name, value in pairs:
-        if number in problems or number in allowed or not _SECRET_NAME.search(name):
+        if number in problems or number in allowed or not doctor.is_secret_name(name):
             continue
-        if _is_reference(value) or (in_tests and value.casefold() not in PLACEHOLDERS):
+        placeholder = value.casefold() in doctor.PLACEHOLDER_SECRETS
+        if _is_reference(value) or (in_tests and not placeholder):
             continue
         problems[number] = _secret_problem(rel, number, name, value, in_tests)
     return sorted(problems.values(), key=lambda problem: problem.line)

@@ -239,8 +239,18 @@ SAFE_CALLS = frozenset({"isinstance", "len", "getattr", "hasattr", "callable", "
 #: Adding to a list or set never raises: teardown handlers in tests record with these.
 CONTAINER_GROWTH = frozenset({"append", "appendleft", "add"})
 LOG_METHODS = frozenset({"debug", "info", "warning", "error", "exception", "critical", "log"})
+# The one secret vocabulary: the service's config check (config.py holds a copy, as the
+# service never imports tools/), the post-generation validation (hooks/checks.py imports it
+# from here) and doctor. tests/test_hooks.py holds the three to the same words.
+#: Names that hold a secret.
 SECRET_NAME = re.compile(
     r"secret|passw(or)?d|token|api_?key|private_?key|credential|access_?key|salt", re.IGNORECASE
+)
+#: Values that show a secret was copied from an example instead of generated.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "change_me", "secret", "dev", "development", "replace-me"}
+    | {"replace_me", "your-secret-key", "your_secret_key", "supersecret", "super-secret"}
+    | {"password", "test", "xxx", "todo", "default", "example", "1234", "12345678", "admin"}
 )
 #: Names that hold where a secret is, or what it is called, rather than the secret.
 NOT_A_SECRET = re.compile(
@@ -248,6 +258,13 @@ NOT_A_SECRET = re.compile(
     r"|expires?|ttl|age|length|min|max|enabled|title|label|example|sample|placeholder)$",
     re.IGNORECASE,
 )
+
+
+def is_secret_name(name: str) -> bool:
+    """Tell whether a setting's name says it holds a secret (not where one is, or its name)."""
+    return bool(SECRET_NAME.search(name)) and not NOT_A_SECRET.search(name)
+
+
 EXAMPLE_NAME = re.compile(r"_(example|sample|placeholder)$", re.IGNORECASE)
 #: Settings spelled like environment variables: the only names whose values are checked.
 SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$|^secret_key$")
@@ -403,6 +420,7 @@ class ModuleChecker:
         self.path = path
         self.tree = tree
         self.findings: list[Finding] = []
+        self.test_code = False
         self.facts = ModuleFacts(path, package)
         self.aliases: dict[str, str] = {}
         self.imports_flask = False
@@ -454,8 +472,8 @@ class ModuleChecker:
         self.check_import_time()
         self.check_views()
         self.check_async()
-        if not test_code:
-            self.check_secrets_and_debug()
+        self.test_code = test_code
+        self.check_secrets_and_debug()
         self.check_teardown()
         self.check_logging_order()
 
@@ -739,7 +757,8 @@ class ModuleChecker:
                     if keyword.arg is None:
                         continue
                     if keyword.arg == "debug" and self._is_true(keyword.value):
-                        self.add(keyword.value, "FD502", "`debug=True`")
+                        if not self.test_code:
+                            self.add(keyword.value, "FD502", "`debug=True`")
                     elif keyword.arg.isupper():
                         self._check_value(keyword.arg, keyword.value, keyword.value)
                 self._check_env_default(node)
@@ -761,19 +780,24 @@ class ModuleChecker:
         return isinstance(node, ast.Constant) and node.value is True
 
     def _check_value(self, key: str, value: ast.expr, at: ast.AST) -> None:
-        if key.upper() == "DEBUG" and self._is_true(value):
+        if key.upper() == "DEBUG" and self._is_true(value) and not self.test_code:
             self.add(at, "FD502", f"`{key}` is set to True")
         literal = value.value if isinstance(value, ast.Constant) else None
         if not isinstance(literal, str | bytes) or not literal:
             return
         text = literal if isinstance(literal, str) else literal.decode("latin-1")
+        if self.test_code:
+            # Tests may hold made-up secrets; a well-known placeholder is copied, not made up.
+            if is_secret_name(key) and text.strip().casefold() in PLACEHOLDER_SECRETS:
+                message = f"`{key}` is a placeholder: build test secrets at run time"
+                self.add(at, "FD501", f"{message}, e.g. with secrets.token_urlsafe()")
+            return
         url = PASSWORD_IN_URL.match(text)
         if url and url.group("host") not in LOOPBACK_HOSTS and not EXAMPLE_NAME.search(key):
             self.add(at, "FD501", f"`{key}` holds a URL with a password in it")
         elif not url and (
             SETTING_NAME.match(key)
-            and SECRET_NAME.search(key)
-            and not NOT_A_SECRET.search(key)
+            and is_secret_name(key)
             and not NOT_A_SECRET_VALUE.match(text)
             # RESET_PASSWORD = "reset_password" names a kind of token, it is not one.
             and text.lower().replace("-", "_") != key.lower()

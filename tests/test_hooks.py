@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hooks import task
+from hooks import checks, doctor, task
 from hooks.checks import (
     Problem,
     check_jinja,
@@ -25,6 +25,8 @@ from hooks.checks import (
 from hooks.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
+#: The service's configuration, with its copy of the placeholder secrets.
+CONFIG = REPO / "template/src/{{package_name}}/config.py.jinja"
 runner = CliRunner()
 
 
@@ -136,6 +138,32 @@ def test_check_syntax_ignores_warning_filters() -> None:
         pytest.param(".env", "PASSWORD_MIN_LENGTH=8\n", [], id="env-not-suffix"),
         pytest.param("run.sh", "export API_KEY=$API_KEY\n", [], id="shell-ref"),
         pytest.param("Dockerfile", "ENV SECRET_KEY=dev\n", [1], id="dockerfile"),
+        pytest.param("a.py", 'SECRET_KEY = "abc"\n', [], id="python-is-doctors"),
+        pytest.param("ci.yml", "password: ${{ secrets.DB }}\n", [], id="yaml-expr"),
+        pytest.param("c.yml", "env:\n  POSTGRES_PASSWORD: pg\n", [2], id="yaml-lit"),
+        pytest.param("c.yml", "SECRET_KEY: null\nTOKEN: ~\n", [], id="yaml-null"),
+        pytest.param("c.yml", "token:\n  a: 1\n", [], id="yaml-nested"),
+        pytest.param("c.yml", "env:\n  - SECRET_KEY=dev\n", [2], id="yaml-list-env"),
+        pytest.param("c.json", '{"password": "hunter2"}\n', [1], id="json-literal"),
+        pytest.param("c.json", '{"password": null, "token": ""}', [], id="json-empty"),
+        pytest.param("c.toml", '[x]\napi_key = "abc"\n', [2], id="toml-literal"),
+        pytest.param("c.toml", 'api_key = ""\n', [], id="toml-empty"),
+        pytest.param("README.md", "SECRET_KEY=changeme\n", [], id="markdown"),
+        pytest.param(
+            "tests/t.yml",
+            "a: {SECRET_KEY: changeme}  # pragma: allowlist secret\nTOKEN: test\n",
+            [2],
+            id="allowlist-pragma-per-line",
+        ),
+    ],
+)
+def test_check_secrets(rel: str, text: str, lines: list[int]) -> None:
+    assert lines_of(check_secrets(rel, text)) == lines
+
+
+@pytest.mark.parametrize(
+    ("rel", "text", "lines"),
+    [
         pytest.param("a.py", 'SECRET_KEY = "abc"\n', [1], id="py-literal"),
         pytest.param("a.py", "SECRET_KEY: str | None = None\n", [], id="py-annotated"),
         pytest.param("a.py", 'SECRET_KEY = os.environ["SECRET_KEY"]\n', [], id="py-environ"),
@@ -155,29 +183,30 @@ def test_check_syntax_ignores_warning_filters() -> None:
             id="py-not-assigned",
         ),
         pytest.param("a.py", 'token = f"{prefix}-x"\n', [], id="py-fstring"),
-        pytest.param("a.py", 'SECRET_KEY = "${X}"\n', [], id="py-shell-ref"),
+        pytest.param("a.py", 'SECRET_KEY = "${X}"\n', [1], id="py-dollar-is-a-literal"),
         pytest.param("tests/t.py", 'SECRET_KEY = "made-up-here"\n', [], id="tests-literal"),
         pytest.param("tests/t.py", 'SECRET_KEY = "Test"\n', [1], id="tests-placeholder"),
-        pytest.param("ci.yml", "password: ${{ secrets.DB }}\n", [], id="yaml-expr"),
-        pytest.param("c.yml", "env:\n  POSTGRES_PASSWORD: pg\n", [2], id="yaml-lit"),
-        pytest.param("c.yml", "SECRET_KEY: null\nTOKEN: ~\n", [], id="yaml-null"),
-        pytest.param("c.yml", "token:\n  a: 1\n", [], id="yaml-nested"),
-        pytest.param("c.yml", "env:\n  - SECRET_KEY=dev\n", [2], id="yaml-list-env"),
-        pytest.param("c.json", '{"password": "hunter2"}\n', [1], id="json-literal"),
-        pytest.param("c.json", '{"password": null, "token": ""}', [], id="json-empty"),
-        pytest.param("c.toml", '[x]\napi_key = "abc"\n', [2], id="toml-literal"),
-        pytest.param("c.toml", 'api_key = ""\n', [], id="toml-empty"),
-        pytest.param("README.md", "SECRET_KEY=changeme\n", [], id="markdown"),
-        pytest.param(
-            "tests/t.py",
-            'a = {"SECRET_KEY": "changeme"}  # pragma: allowlist secret\nb = {"TOKEN": "test"}\n',
-            [2],
-            id="allowlist-pragma-per-line",
-        ),
     ],
 )
-def test_check_secrets(rel: str, text: str, lines: list[int]) -> None:
-    assert lines_of(check_secrets(rel, text)) == lines
+def test_a_python_secret_is_reported_once_by_doctor(
+    tmp_path: Path, rel: str, text: str, lines: list[int]
+) -> None:
+    make_tree(tmp_path, {rel: text})
+    found = check_tree(tmp_path)
+    assert [problem.line for problem in found] == lines
+    assert all(problem.message.startswith("FD501 ") for problem in found)
+
+
+def test_one_secret_vocabulary_for_config_validation_and_doctor() -> None:
+    """The service's config check, the validation and doctor refuse the same placeholders."""
+    text = CONFIG.read_text()
+    start = text.index("PLACEHOLDER_SECRETS: Final = frozenset(")
+    assignment = ast.parse(text[start : text.index("\n)\n", start) + 2])
+    words = {node.value for node in ast.walk(assignment) if isinstance(node, ast.Constant)}
+    assert words == doctor.PLACEHOLDER_SECRETS
+    # The validation uses doctor's own words, and every service vendors that very file.
+    assert vars(checks)["doctor"] is doctor
+    assert (REPO / "template/tools/doctor.py").resolve() == Path(doctor.__file__).resolve()
 
 
 def test_check_secrets_message_says_what_to_do() -> None:
@@ -190,13 +219,13 @@ def test_check_secrets_message_says_what_to_do() -> None:
 
 
 def test_check_secrets_in_tests_suggests_run_time_secrets() -> None:
-    [problem] = check_secrets("tests/conftest.py", 'PASSWORD = "admin"\n')
+    [problem] = check_secrets("tests/settings.env", "PASSWORD=admin\n")
     assert problem.message.startswith("PASSWORD is a placeholder ('admin')")
     assert "secrets.token_urlsafe()" in problem.message
 
 
 def test_check_secrets_does_not_echo_long_values() -> None:
-    [problem] = check_secrets("a.py", 'API_KEY = "abcdefghSECRETTAIL"\n')
+    [problem] = check_secrets("c.env", "API_KEY=abcdefghSECRETTAIL\n")
     assert "'abcdefgh…'" in problem.message
     assert "SECRETTAIL" not in problem.message
 
@@ -393,7 +422,9 @@ def test_cli_validate_bad_tree(tmp_path: Path) -> None:
     make_tree(tmp_path, {"src/a.py": "ok = 1\nSECRET_KEY = 'changeme'\n"})
     result = runner.invoke(app, ["validate", str(tmp_path)])
     assert result.exit_code == 1
-    assert "src/a.py:2: SECRET_KEY" in result.output
+    # Once, in doctor's wording: the validation leaves Python's secrets to doctor.
+    assert "found 1 problem(s)" in result.output
+    assert "src/a.py:2: FD501 `SECRET_KEY` is set to a literal" in result.output
 
 
 def test_cli_validate_missing_path(tmp_path: Path) -> None:
