@@ -260,7 +260,8 @@ def check_secrets(rel: str, text: str) -> list[Problem]:
         if number in problems or number in allowed or not doctor.is_secret_name(name):
             continue
         placeholder = value.casefold() in doctor.PLACEHOLDER_SECRETS
-        if _is_reference(value) or (in_tests and not placeholder):
+        switch = doctor.NOT_A_SECRET_VALUE.match(value)  # false, 0, xxxx: not a secret
+        if _is_reference(value) or (switch and not placeholder) or (in_tests and not placeholder):
             continue
         problems[number] = _secret_problem(rel, number, name, value, in_tests)
     return sorted(problems.values(), key=lambda problem: problem.line)

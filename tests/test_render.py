@@ -444,3 +444,33 @@ def test_free_text_arrives_verbatim_in_every_format(copie: Any) -> None:
     shown = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", (project.path / "README.md").read_text())
     assert shown.startswith(f"# {answers['project_name']}\n\n{answers['description']}\n")
     assert f"Owned by {answers['author_name']} <platform@example.com>." in shown
+
+
+#: What the copy task writes after rendering (`uv lock`): listed, not rendered.
+WRITTEN_BY_THE_TASK = {"uv.lock"}
+
+
+def layout_of(readme: str) -> tuple[set[str], set[str]]:
+    """Return the top-level entries and the package's files the README's Layout block lists."""
+    block = re.search(r"^## Layout\n\n```\n(.*?)```", readme, flags=re.S | re.M)
+    assert block, "no Layout block in the generated README"
+    top, package = set(), set()
+    for line in block[1].splitlines():
+        path = line.split()[0]
+        if line.startswith("    "):
+            package.add(path.rstrip("/"))
+        elif not path.startswith("src/"):
+            top.add(path.split("/")[0])
+    return top, package
+
+
+@pytest.mark.parametrize("name", ["defaults", "everything-on", "everything-off"])
+def test_the_readme_layout_lists_every_generated_file(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    project = rendered(name)
+    top, package = layout_of((project.path / "README.md").read_text())
+    files = files_of(project.path)
+    assert top == {file.split("/")[0] for file in files} - {"src"} | WRITTEN_BY_THE_TASK
+    in_package = {file.split("/")[2] for file in files if file.startswith("src/")}
+    assert package == in_package

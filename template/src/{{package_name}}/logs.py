@@ -20,8 +20,8 @@ RENAMED_FIELDS: Final = {"levelname": "level", "name": "logger"}
 CONSOLE_FORMAT: Final = "%(asctime)s %(levelname)-8s %(name)s [%(request_id)s] %(message)s"
 #: The service's own loggers (`logging.getLogger(__name__)` in its modules): LOG_LEVEL.
 SERVICE_LOGGER: Final = __name__.rpartition(".")[0]
-#: The most a library logs: its DEBUG floods a screen (every Redis connection, the signature of
-#: every Celery job) and may carry a job's data, so LOG_LEVEL=DEBUG is the service's alone.
+#: The most a library logs: its DEBUG floods a screen (every connection a client opens, the
+#: arguments of every call) and may carry request data, so LOG_LEVEL=DEBUG is the service's.
 LIBRARY_LEVEL: Final = logging.INFO
 #: Fields added to every line written in this context (a job's id and name, say).
 _context_fields: ContextVar[Mapping[str, object]] = ContextVar(
