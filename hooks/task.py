@@ -68,7 +68,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"task.py: {root} is not a directory", file=sys.stderr)
         return 2
     if args[0] == "after-update":
-        if after_update(root):
+        try:
+            clean = after_update(root)
+        except (OSError, RuntimeError) as error:
+            # git missing or refusing: the merge Copier made stands; say what is left to do.
+            print(
+                f"The post-update step stopped ({error}). Copier's merge stands: put back "
+                "uv.lock with `git checkout HEAD -- uv.lock` if the update changed it, "
+                "resolve pyproject.toml's conflicts, then run `uv lock`.",
+                file=sys.stderr,
+            )
+            return 1
+        if clean:
             lock(root)  # Never fails the update: offline, it says what to run.
         conflicts = find_conflicts(root)
         if conflicts:

@@ -506,3 +506,14 @@ def test_an_update_writes_no_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert not (project / "uv.lock").exists()
     assert task.main(["copy", str(project)]) == 0
     assert (project / "uv.lock").exists()
+
+
+def test_after_update_says_what_is_left_when_git_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git"))
+    make_tree(tmp_path, CLEAN)
+    assert task.main(["after-update", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "The post-update step stopped" in err
+    assert "then run `uv lock`" in err

@@ -460,3 +460,72 @@ def test_offline_the_update_succeeds_and_says_what_to_run(
     assert "`uv lock` failed (error: Failed to fetch" in result.stderr
     assert f"Run `uv lock` in {project.resolve()} once PyPI answers" in result.stderr
     assert (project / "uv.lock").read_bytes() == owned
+
+
+def test_a_copy_from_a_clone_without_tags_updates_and_checks(tmp_path: Path) -> None:
+    """Issue 24: a clone of the published repository has no tags; Copier takes its HEAD."""
+    repo = tmp_path / "template"
+    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".*_cache")
+    shutil.copytree(TEMPLATE, repo, ignore=ignore)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "main, untagged")
+    copied = copier_cli("copy", "--trust", "--defaults", str(repo), str(tmp_path / "service"))
+    assert copied.returncode == 0, copied.stderr
+    assert "No git tags found in template; using HEAD as ref" in copied.stderr
+    project = tmp_path / "service"
+    head = git(repo, "rev-parse", "--short", "HEAD").strip()
+    assert f"_commit: {head}\n" in (project / ".copier-answers.yml").read_text()
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Generated from main")
+    assert copier_cli("check-update", "--quiet", cwd=project).returncode == 0
+    release = Release(repo)
+    release.edit("template/README.md.jinja", lambda text: text + "\nnext\n")
+    git(repo, "commit", "-qam", "A later commit of main")
+    assert copier_cli("check-update", "--quiet", cwd=project).returncode == 2
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    head = git(repo, "rev-parse", "--short", "HEAD").strip()
+    assert f"_commit: {head}\n" in (project / ".copier-answers.yml").read_text()
+    assert (project / "README.md").read_text().endswith("\nnext\n")
+
+
+@pytest.mark.parametrize(
+    ("situation", "message"),
+    [
+        pytest.param("dirty", "Destination repository is dirty; cannot continue.", id="dirty"),
+        pytest.param(
+            "not-generated",
+            "Cannot update because cannot obtain old template references from "
+            "`.copier-answers.yml`.",
+            id="not-generated",
+        ),
+        pytest.param(
+            "template-gone", "Updating is only supported in git-tracked templates.", id="gone"
+        ),
+    ],
+)
+def test_an_update_that_cannot_start_says_why(
+    project: Path, tmp_path: Path, situation: str, message: str
+) -> None:
+    """Copier's own words, which the README explains: nothing is changed."""
+    answers = project / ".copier-answers.yml"
+    if situation == "dirty":
+        (project / "README.md").write_text("The owner's unsaved words.\n")
+    elif situation == "not-generated":
+        answers.unlink()
+        commit(project, "Not a generated service any more")
+    else:
+        answers.write_text(
+            re.sub(r"_src_path: .*", f"_src_path: {tmp_path / 'moved'}", answers.read_text())
+        )
+        commit(project, "The template moved")
+    before = git(project, "status", "--porcelain")
+
+    result = update(project)
+
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert git(project, "status", "--porcelain") == before
