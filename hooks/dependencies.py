@@ -160,7 +160,11 @@ def merge_list(base: DependencyList, ours: DependencyList, theirs: DependencyLis
         *(p for p in b if p not in o and p not in t),
     ]:
         mine, template, was = o.get(package), t.get(package), b.get(package)
-        if _same(mine, template) or _same(template, was):
+        # Lines first (a comment the template reworded arrives), then the requirement alone:
+        # `uv add` moves the comment above the place it inserts at to the new line.
+        if mine == was:
+            pick = template
+        elif template == was or _same(mine, template) or _same(template, was):
             pick = mine
         elif _same(mine, was):
             pick = template
