@@ -330,6 +330,14 @@ def format_report(problems: list[Problem], root: Path) -> str:
 _CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)")
 
 
+def _marker_message(line: str) -> str:
+    # hooks/dependencies.py names the package in its markers: "<<<<<<< before updating: flask".
+    _, colon, package = line.partition(": ")
+    if colon and line.startswith("<"):
+        return f"conflict marker: {package.strip()}, which you and the template both changed"
+    return "conflict marker"
+
+
 def find_conflicts(root: Path) -> list[Problem]:
     """Report every conflict marker and .rej file an update left under root."""
     problems = []
@@ -344,7 +352,7 @@ def find_conflicts(root: Path) -> list[Problem]:
             continue
         for number, line in enumerate((text or "").splitlines(), start=1):
             if _CONFLICT_MARKER.match(line):
-                problems.append(Problem(rel, number, "conflict marker"))
+                problems.append(Problem(rel, number, _marker_message(line)))
     return problems
 
 

@@ -1,10 +1,13 @@
 """Validate a generated project, or report an update's conflicts; Copier runs this file.
 
-Usage: python hooks/task.py {copy|update|conflicts} PATH
+Usage: python hooks/task.py {copy|update|after-update} PATH
 
-`copy` and `update` (Copier's _copier_operation) run from `_tasks`, on every render;
-`conflicts` runs from an unversioned `_migrations` entry, once, after an update merged.
-A project that passes the checks gets its uv.lock written, or refreshed after an update.
+`copy` and `update` (Copier's _copier_operation) run from `_tasks`, on every render: they
+validate, and a copy gets its uv.lock written. An update renders in temporary copies too, and
+a lock written there would be merged as text; so `update` writes none. `after-update` runs
+from an unversioned `_migrations` entry, once, in the service, after the merge: it puts back
+the owner's uv.lock, merges the dependency lists (hooks/update.py), refreshes the lock and
+lists the conflicts left.
 """
 
 import shutil
@@ -17,8 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hooks.checks import check_tree, find_conflicts, format_conflicts, format_report, iter_files
+from hooks.update import after_update
 
-OPERATIONS = ("copy", "update", "conflicts")
+OPERATIONS = ("copy", "update", "after-update")
 #: Seconds `uv lock` may take: a resolution from a cold cache, on a slow index.
 LOCK_TIMEOUT = 300
 
@@ -57,13 +61,26 @@ def main(argv: list[str] | None = None) -> int:
     """Check the project named in argv and return the process exit code."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] not in OPERATIONS:
-        print(f"usage: task.py {{copy|update|conflicts}} PATH; got {args}", file=sys.stderr)
+        print(f"usage: task.py {{copy|update|after-update}} PATH; got {args}", file=sys.stderr)
         return 2
     root = Path(args[1]).resolve()
     if not root.is_dir():
         print(f"task.py: {root} is not a directory", file=sys.stderr)
         return 2
-    if args[0] == "conflicts":
+    if args[0] == "after-update":
+        try:
+            clean = after_update(root)
+        except (OSError, RuntimeError) as error:
+            # git missing or refusing: the merge Copier made stands; say what is left to do.
+            print(
+                f"The post-update step stopped ({error}). Copier's merge stands: put back "
+                "uv.lock with `git checkout HEAD -- uv.lock` if the update changed it, "
+                "resolve pyproject.toml's conflicts, then run `uv lock`.",
+                file=sys.stderr,
+            )
+            return 1
+        if clean:
+            lock(root)  # Never fails the update: offline, it says what to run.
         conflicts = find_conflicts(root)
         if conflicts:
             # Copier itself exits 0 here: failing makes scripted updates notice.
@@ -76,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     count = sum(1 for _ in iter_files(root))
     print(f"Validated {count} files in {root}: no problems.", file=sys.stderr)
-    lock(root)  # Never fails the render: offline, it says what to run.
+    if args[0] == "copy":
+        lock(root)  # Never fails the render: offline, it says what to run.
     return 0
 
 

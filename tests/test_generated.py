@@ -80,6 +80,11 @@ def test_generated_project_passes_its_own_checks(copie: Any, name: str) -> None:
 def passes_its_own_checks(project: Rendered) -> None:
     """Check the installed `project` with its own tools and suite."""
     assert_every_importable_name_is_reserved(project)
+    its_tools_and_suite_pass(project)
+
+
+def its_tools_and_suite_pass(project: Rendered) -> None:
+    """Run the installed `project`'s ruff, mypy and suite; fail with what they said."""
     check(project, "uv", "run", "--no-sync", "ruff", "check")
     check(project, "uv", "run", "--no-sync", "ruff", "format", "--check")
     check(project, "uv", "run", "--no-sync", "mypy")

@@ -378,7 +378,9 @@ def test_the_task_locks_only_a_project(tmp_path: Path, monkeypatch: pytest.Monke
     assert not (project / "uv.lock").exists()
 
 
-@pytest.mark.parametrize("module", ["checks.py", "task.py", "doctor.py"])
+@pytest.mark.parametrize(
+    "module", ["checks.py", "task.py", "doctor.py", "dependencies.py", "update.py"]
+)
 def test_copier_side_imports_only_what_copier_has(module: str) -> None:
     tree = ast.parse((REPO / "hooks" / module).read_text(encoding="utf-8"))
     imported = {
@@ -509,11 +511,40 @@ def test_find_conflicts_reports_markers_and_rejected_hunks(tmp_path: Path) -> No
     assert "before updating" in report
 
 
-def test_task_conflicts_fails_only_when_there_are_some(
+def test_after_update_fails_only_when_conflicts_are_left(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     make_tree(tmp_path, {"a.py": "x = 1\n"})
-    assert task.main(["conflicts", str(tmp_path)]) == 0
+    assert task.main(["after-update", str(tmp_path)]) == 0
     (tmp_path / "a.py").write_text(">>>>>>> after updating\n")
-    assert task.main(["conflicts", str(tmp_path)]) == 1
+    assert task.main(["after-update", str(tmp_path)]) == 1
     assert "a.py:1: conflict marker" in capsys.readouterr().err
+
+
+def test_a_marker_that_names_a_package_is_reported_with_it(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"pyproject.toml": "<<<<<<< before updating: flask\n"})
+    (problem,) = find_conflicts(tmp_path)
+    assert str(problem) == (
+        "pyproject.toml:1: conflict marker: flask, which you and the template both changed"
+    )
+
+
+def test_an_update_writes_no_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copier's temporary copies would carry it into the text merge."""
+    monkeypatch.setenv("PATH", str(fake_uv(tmp_path / "bin", "echo > uv.lock")))
+    project = make_tree(tmp_path / "project", CLEAN)
+    assert task.main(["update", str(project)]) == 0
+    assert not (project / "uv.lock").exists()
+    assert task.main(["copy", str(project)]) == 0
+    assert (project / "uv.lock").exists()
+
+
+def test_after_update_says_what_is_left_when_git_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git"))
+    make_tree(tmp_path, CLEAN)
+    assert task.main(["after-update", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "The post-update step stopped" in err
+    assert "then run `uv lock`" in err

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from hooks.checks import ANSWERS_FILE
+from hooks.dependencies import split_lists
 from tests.answers import NAME_LENGTH, QUESTIONS
 from tests.conftest import (
     AT_HEAD,
@@ -245,6 +246,18 @@ def test_database_dependencies(
         assert f'"{dependency}>=' in pyproject
     for dependency in absent:
         assert dependency not in pyproject
+
+
+@pytest.mark.parametrize("name", list(MATRIX))
+def test_dependency_lists_are_sorted_as_uv_sorts(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """`uv add` then inserts in place, and an update's list merge keeps the template's order."""
+    _, lists = split_lists((rendered(name).path / "pyproject.toml").read_text())
+    assert set(lists) >= {"project.dependencies", "dependency-groups.dev"}
+    for key, found in lists.items():
+        requirements = [entry.requirement for entry in found.entries]
+        assert found.is_sorted(), f"{key} is not sorted as uv sorts: {requirements}"
 
 
 @pytest.mark.parametrize("name", list(MATRIX))

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import filecmp
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from hooks.dependencies import split_lists
 from tests.conftest import TEMPLATE, copier_cli
 
 PACKAGE = Path("src/example_service")
@@ -328,3 +331,201 @@ def test_check_update_tells_when_a_release_is_waiting(release: Release, project:
     release.edit("template/README.md.jinja", lambda text: text + "\nv2\n")
     release.tag("v2")
     assert copier_cli("check-update", "--quiet", cwd=project).returncode == 2
+
+
+def uv(project: Path, *args: str) -> None:
+    """Run uv in `project` as its owner would; fail the test when uv fails."""
+    result = subprocess.run(
+        ["uv", *args], cwd=project, capture_output=True, text=True, check=False, timeout=300
+    )
+    assert result.returncode == 0, f"uv {' '.join(args)}: {result.stderr}"
+
+
+def locked_versions(project: Path) -> dict[str, str]:
+    """Return each package uv.lock pins, with its version."""
+    packages = tomllib.loads((project / "uv.lock").read_text())["package"]
+    return {package["name"]: package.get("version", "") for package in packages}
+
+
+def unmerged(project: Path) -> list[str]:
+    """Return the paths git still counts as unmerged (Copier records its conflicts so)."""
+    return git(project, "diff", "--name-only", "--diff-filter=U").split()
+
+
+DEPENDENCIES_END = '    "typing-extensions>=4.12",\n]'
+ZIPP = '    "zipp>=3.20",\n'
+
+
+def release_zipp(release: Release) -> None:
+    """Release v2, which adds zipp at the end of the service's dependencies."""
+    release.edit(
+        "template/pyproject.toml.jinja",
+        lambda text: text.replace(DEPENDENCIES_END, DEPENDENCIES_END[:-1] + ZIPP + "]"),
+    )
+    release.tag("v2")
+
+
+def test_dependencies_added_on_both_sides_merge_and_lock(release: Release, project: Path) -> None:
+    """Issue 24: `uv add` and a template's new dependency met at the list's end and conflicted."""
+    uv(project, "add", "--no-sync", "werkzeug>=3.1")
+    commit(project, "Owner adds werkzeug")
+    owned = locked_versions(project)
+    # Both at the end of the list: the same lines, which a text merge cannot order.
+    release_zipp(release)
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    assert "Merged the dependency lists" in result.stderr
+    assert "[project] dependencies" in result.stderr
+    _, lists = split_lists((project / "pyproject.toml").read_text())
+    names = [entry.name for entry in lists["project.dependencies"].entries]
+    assert names[-3:] == ["typing-extensions", "werkzeug", "zipp"]
+    assert unmerged(project) == []
+    locked = locked_versions(project)
+    assert "zipp" in locked
+    assert {name: locked[name] for name in owned} == owned, "a pin of the owner's lock moved"
+
+
+def test_a_package_both_changed_is_a_conflict_that_names_it(
+    release: Release, project: Path
+) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('"gunicorn>=23,<28"', '"gunicorn>=23.0.1,<28"')
+    )
+    commit(project, "Owner raises gunicorn's floor")
+    release.edit(
+        "template/pyproject.toml.jinja",
+        lambda text: text.replace('"gunicorn>=23,<28"', '"gunicorn>=23,<29"'),
+    )
+    release.tag("v2")
+
+    result = update(project)
+
+    assert result.returncode == 1
+    assert "pyproject.toml:" in result.stderr
+    assert "gunicorn, which you and the template both changed" in result.stderr
+    assert "uv.lock" not in result.stderr.partition("The update left")[2]
+    assert "<<<<<<<" not in (project / "uv.lock").read_text()
+    assert "Resolve pyproject.toml, then run `uv lock`" in result.stderr
+
+
+def test_a_lock_the_old_release_wrote_in_its_copies_is_kept(
+    release: Release, tmp_path: Path
+) -> None:
+    """The transition: a release whose task locked Copier's temporary copies too."""
+    locks_always = (
+        '    if args[0] == "copy":\n',
+        "    if True:  # v1.1: every render, Copier's copies too\n",
+    )
+    release.edit("hooks/task.py", lambda text: text.replace(*locks_always))
+    release.tag("v1.1")
+    project = generate(release, tmp_path / "service", "--vcs-ref", "v1.1")
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Generated from v1.1")
+    uv(project, "add", "--no-sync", "tenacity>=8")
+    # A pin a fresh resolution would not pick: a lock written anew would lose it.
+    uv(project, "lock", "--upgrade-package", "tenacity==8.5.0")
+    commit(project, "Owner adds tenacity, at 8.5.0")
+    owned = (project / "uv.lock").read_bytes()
+    release.edit("hooks/task.py", lambda text: text.replace(locks_always[1], locks_always[0]))
+    release.edit("template/README.md.jinja", lambda text: text + "\nv2\n")
+    release.tag("v2")
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    # Copier removes what only the old copy held; the post-update step puts it back.
+    assert (project / "uv.lock").read_bytes() == owned
+    assert "uv.lock" not in git(project, "status", "--porcelain")
+
+
+def test_offline_the_update_succeeds_and_says_what_to_run(
+    release: Release, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owned = (project / "uv.lock").read_bytes()
+    offline = tmp_path / "offline"
+    offline.mkdir()
+    (offline / "uv").write_text(
+        "#!/bin/sh\necho 'error: Failed to fetch: https://pypi.org/simple/zipp/' >&2\nexit 2\n"
+    )
+    (offline / "uv").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{offline}{os.pathsep}{os.environ['PATH']}")
+    release_zipp(release)
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    assert "`uv lock` failed (error: Failed to fetch" in result.stderr
+    assert f"Run `uv lock` in {project.resolve()} once PyPI answers" in result.stderr
+    assert (project / "uv.lock").read_bytes() == owned
+
+
+def test_a_copy_from_a_clone_without_tags_updates_and_checks(tmp_path: Path) -> None:
+    """Issue 24: a clone of the published repository has no tags; Copier takes its HEAD."""
+    repo = tmp_path / "template"
+    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".*_cache")
+    shutil.copytree(TEMPLATE, repo, ignore=ignore)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "main, untagged")
+    copied = copier_cli("copy", "--trust", "--defaults", str(repo), str(tmp_path / "service"))
+    assert copied.returncode == 0, copied.stderr
+    assert "No git tags found in template; using HEAD as ref" in copied.stderr
+    project = tmp_path / "service"
+    head = git(repo, "rev-parse", "--short", "HEAD").strip()
+    assert f"_commit: {head}\n" in (project / ".copier-answers.yml").read_text()
+    git(project, "init", "-q", "-b", "main")
+    commit(project, "Generated from main")
+    assert copier_cli("check-update", "--quiet", cwd=project).returncode == 0
+    release = Release(repo)
+    release.edit("template/README.md.jinja", lambda text: text + "\nnext\n")
+    git(repo, "commit", "-qam", "A later commit of main")
+    assert copier_cli("check-update", "--quiet", cwd=project).returncode == 2
+
+    result = update(project)
+
+    assert result.returncode == 0, result.stderr
+    head = git(repo, "rev-parse", "--short", "HEAD").strip()
+    assert f"_commit: {head}\n" in (project / ".copier-answers.yml").read_text()
+    assert (project / "README.md").read_text().endswith("\nnext\n")
+
+
+@pytest.mark.parametrize(
+    ("situation", "message"),
+    [
+        pytest.param("dirty", "Destination repository is dirty; cannot continue.", id="dirty"),
+        pytest.param(
+            "not-generated",
+            "Cannot update because cannot obtain old template references from "
+            "`.copier-answers.yml`.",
+            id="not-generated",
+        ),
+        pytest.param(
+            "template-gone", "Updating is only supported in git-tracked templates.", id="gone"
+        ),
+    ],
+)
+def test_an_update_that_cannot_start_says_why(
+    project: Path, tmp_path: Path, situation: str, message: str
+) -> None:
+    """Copier's own words, which the README explains: nothing is changed."""
+    answers = project / ".copier-answers.yml"
+    if situation == "dirty":
+        (project / "README.md").write_text("The owner's unsaved words.\n")
+    elif situation == "not-generated":
+        answers.unlink()
+        commit(project, "Not a generated service any more")
+    else:
+        answers.write_text(
+            re.sub(r"_src_path: .*", f"_src_path: {tmp_path / 'moved'}", answers.read_text())
+        )
+        commit(project, "The template moved")
+    before = git(project, "status", "--porcelain")
+
+    result = update(project)
+
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert git(project, "status", "--porcelain") == before
