@@ -12,14 +12,7 @@ from typing import Any
 import pytest
 
 from tests.answers import QUESTIONS
-from tests.conftest import (
-    MATRIX,
-    TEMPLATE,
-    Rendered,
-    needs_broker,
-    needs_postgres,
-    render,
-)
+from tests.support.projects import MATRIX, TEMPLATE, Rendered, needs_broker, needs_postgres, render
 from tests.support.served import postgres_database
 
 RESERVED_LISTS = ("python_keywords", "stdlib_module_names", "dependency_module_names")

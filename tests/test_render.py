@@ -15,16 +15,8 @@ import yaml
 
 from hooks.checks import ANSWERS_FILE
 from tests.answers import NAME_LENGTH, QUESTIONS
-from tests.conftest import (
-    AT_HEAD,
-    MATRIX,
-    TEMPLATE,
-    Rendered,
-    copier_cli,
-    matrix_sets,
-    render,
-    tool,
-)
+from tests.support.commands import copier_cli, tool
+from tests.support.projects import AT_HEAD, MATRIX, TEMPLATE, Rendered, matrix_sets, render
 
 JINJA = re.compile(r"\{\{|\{%|\{#")
 COMMON_FILES = {

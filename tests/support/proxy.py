@@ -26,7 +26,7 @@ from types import TracebackType
 
 import pytest
 
-from tests.conftest import Rendered
+from tests.support.projects import Rendered
 from tests.support.served import free_port, wait_until
 
 #: Where the generated files name gunicorn, and where nginx listens in its container.

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import Rendered, render
+from tests.support.projects import Rendered, render
 
 T = TypeVar("T")
 
