@@ -24,7 +24,7 @@ from tests.answers import (
     markdown,
     row_of,
 )
-from tests.conftest import MATRIX, TEMPLATE
+from tests.support.projects import MATRIX, TEMPLATE
 
 Pair = tuple[tuple[str, Value], tuple[str, Value]]
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.conftest import TEMPLATE
+from tests.support.projects import TEMPLATE
 
 pytestmark = pytest.mark.slow
 

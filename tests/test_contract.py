@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from tests.conftest import tool
+from tests.support.commands import tool
 from tests.support.served import Server, install, migrate, postgres_database, serve
 
 pytestmark = pytest.mark.slow

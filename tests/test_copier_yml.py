@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from tests.answers import CONFIG, NAME_LENGTH, ODD_NAMES, PUBLIC, QUESTIONS
-from tests.conftest import AT_HEAD, copier_cli
+from tests.support.commands import copier_cli
+from tests.support.projects import AT_HEAD
 
 
 def test_public_answer_keys_are_stable() -> None:

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from tests.answers import ODD_NAMES
-from tests.conftest import Rendered, lint, matrix_sets, render
+from tests.support.commands import lint
+from tests.support.projects import Rendered, matrix_sets, render
 
 #: The CI file of each `ci` answer, and check-jsonschema's vendored schema for it.
 CI_FILES = {

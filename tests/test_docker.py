@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import Rendered, lint, matrix_sets, render
+from tests.support.commands import lint
+from tests.support.projects import Rendered, matrix_sets, render
 
 DOCKER_SETS = matrix_sets(lambda answers: answers.get("docker", True))
 #: nginx in the foreground, its errors on stderr before it has read the configuration.

@@ -31,10 +31,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Rendered
+from tests.support.outage import Outage
+from tests.support.projects import Rendered
 from tests.support.served import (
     MIB,
-    Outage,
     Reply,
     Server,
     install,

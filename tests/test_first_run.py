@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Rendered, render
+from tests.support.projects import Rendered, render
 from tests.support.served import free_port, wait_until
 
 pytestmark = pytest.mark.slow

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from tests.answers import QUESTIONS
-from tests.conftest import (
+from tests.support.projects import (
     MATRIX,
     TEMPLATE,
     Rendered,
+    check,
+    its_tools_and_suite_pass,
     needs_broker,
     needs_postgres,
     render,
@@ -25,13 +27,6 @@ from tests.support.served import postgres_database
 RESERVED_LISTS = ("python_keywords", "stdlib_module_names", "dependency_module_names")
 
 pytestmark = pytest.mark.slow
-
-
-def check(project: Rendered, *command: str) -> str:
-    """Run `command` in `project` and fail with its output unless it succeeds."""
-    result = project.run(*command)
-    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 #: Prints every top-level name importable from the environment's site-packages.
@@ -81,18 +76,6 @@ def passes_its_own_checks(project: Rendered) -> None:
     """Check the installed `project` with its own tools and suite."""
     assert_every_importable_name_is_reserved(project)
     its_tools_and_suite_pass(project)
-
-
-def its_tools_and_suite_pass(project: Rendered) -> None:
-    """Run the installed `project`'s ruff, mypy and suite; fail with what they said."""
-    check(project, "uv", "run", "--no-sync", "ruff", "check")
-    check(project, "uv", "run", "--no-sync", "ruff", "format", "--check")
-    check(project, "uv", "run", "--no-sync", "mypy")
-    # With a broker here, the generated suite's opt-in worker tests run too.
-    select = ["-m", "broker or not broker"] if needs_broker(project.answers) else []
-    output = check(project, "uv", "run", "--no-sync", "pytest", "-q", "-n", "2", *select)
-    assert " passed" in output
-    assert "skipped" not in output
 
 
 def test_generated_suite_survives_a_polluted_environment(copie: Any) -> None:

@@ -22,10 +22,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import MATRIX, TEMPLATE, Rendered, copier_cli, needs_broker, needs_postgres
+from tests.support.commands import copier_cli, git
+from tests.support.projects import (
+    MATRIX,
+    TEMPLATE,
+    Rendered,
+    its_tools_and_suite_pass,
+    needs_broker,
+    needs_postgres,
+)
 from tests.support.served import postgres_database
-from tests.test_generated import its_tools_and_suite_pass
-from tests.test_update import git
 
 pytestmark = pytest.mark.slow
 

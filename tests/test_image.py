@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEMPLATE, Rendered, render
+from tests.support.projects import TEMPLATE, Rendered, render
 from tests.support.served import POSTGRES_URL, SECRET_KEY, free_port, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Rendered
+from tests.support.projects import Rendered
 from tests.support.served import Server, install, serve, wait_until
 
 pytestmark = pytest.mark.slow

@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import Rendered
+from tests.support.outage import Outage
+from tests.support.projects import Rendered
 from tests.support.redis import RedisServer
 from tests.support.served import (
-    Outage,
     Reply,
     Server,
     free_port,

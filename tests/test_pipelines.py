@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE, Rendered, lint, matrix_sets, tool
+from tests.support.commands import lint, tool
+from tests.support.projects import TEMPLATE, Rendered, matrix_sets
 
 GITHUB_SETS = matrix_sets(lambda answers: answers.get("ci", "github") == "github")
 GITLAB_SETS = matrix_sets(lambda answers: answers.get("ci") == "gitlab")

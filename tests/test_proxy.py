@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Rendered
+from tests.support.projects import Rendered
 from tests.support.proxy import Prober, SlowClients, nginx, slow_header, slow_post
 from tests.support.served import free_port, install, serve
 

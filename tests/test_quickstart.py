@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE, interpreter
-from tests.test_update import git
+from tests.support.commands import git
+from tests.support.projects import TEMPLATE, interpreter
 
 pytestmark = pytest.mark.slow
 

@@ -16,16 +16,8 @@ import yaml
 from hooks.checks import ANSWERS_FILE
 from hooks.dependencies import split_lists
 from tests.answers import NAME_LENGTH, QUESTIONS
-from tests.conftest import (
-    AT_HEAD,
-    MATRIX,
-    TEMPLATE,
-    Rendered,
-    copier_cli,
-    matrix_sets,
-    render,
-    tool,
-)
+from tests.support.commands import copier_cli, tool
+from tests.support.projects import AT_HEAD, MATRIX, TEMPLATE, Rendered, matrix_sets, render
 
 JINJA = re.compile(r"\{\{|\{%|\{#")
 COMMON_FILES = {
@@ -57,6 +49,10 @@ COMMON_FILES = {
     "tests/test_security.py",
     "tests/test_serve.py",
     "tests/test_wsgi.py",
+    "tests/support/__init__.py",
+    "tests/support/gunicorn_conf.py",
+    "tests/support/logs.py",
+    "tests/support/processes.py",
     # hooks/doctor.py itself: the template holds a symlink to it.
     "tools/doctor.py",
     # Written by the copy task (`uv lock`); the suite runs where uv and PyPI are reachable.
@@ -87,7 +83,10 @@ DATABASE_FILES = {
     "src/{package}/migrations/versions/0001_create_items.py",
     "tests/test_extensions.py",
     "tests/test_items.py",
+    "tests/support/database.py",
 }
+#: What database=postgresql adds: the template's own tests/support/outage.py, by a symlink.
+POSTGRES_FILES = {"tests/support/outage.py"}
 #: What celery=true adds.
 CELERY_FILES = {
     "src/{package}/jobs.py",
@@ -103,7 +102,8 @@ METRICS_FILES = {"src/{package}/metrics.py", "tests/test_metrics.py"}
 # Not OpenTelemetry's meter API (`opentelemetry.metrics`), nor an autoscaler's `metrics:`.
 METRICS_TRACES = re.compile(r"prometheus|(?<!opentelemetry\.)metrics(?!:$)", re.I | re.M)
 #: What sentry=true adds.
-SENTRY_FILES = {"src/{package}/sentry.py", "tests/test_sentry.py"}
+# tests/support/sentry.py is the template's own stand-in, by a symlink.
+SENTRY_FILES = {"src/{package}/sentry.py", "tests/test_sentry.py", "tests/support/sentry.py"}
 #: Words that would show Sentry code in a project generated without it.
 SENTRY_TRACES = re.compile(r"sentry", re.I)
 #: What opentelemetry=true adds.
@@ -155,6 +155,8 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
     celery = project.answers.get("celery", False)
     if database:
         expected |= {file.format(package=package) for file in DATABASE_FILES}
+    if project.answers.get("database", "sqlite") == "postgresql":
+        expected |= POSTGRES_FILES
     if celery:
         expected |= {file.format(package=package) for file in CELERY_FILES}
     if project.answers.get("metrics", True):
@@ -184,6 +186,12 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
     doctor = project.path / "tools" / "doctor.py"
     assert not doctor.is_symlink()
     assert doctor.read_bytes() == (TEMPLATE / "hooks" / "doctor.py").read_bytes()
+    # The stand-ins are the template's own, byte for byte: one copy serves both suites.
+    for stand_in in ("outage.py", "sentry.py"):
+        copy = project.path / "tests" / "support" / stand_in
+        if copy.exists():
+            assert not copy.is_symlink()
+            assert copy.read_bytes() == (TEMPLATE / "tests" / "support" / stand_in).read_bytes()
 
 
 #: Each optional feature, the answer sets without it, and the words that would show it there.

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Rendered
 from tests.support.leaks import Planted, serve_planted
+from tests.support.projects import Rendered
 from tests.support.sentry import PROJECT_ID, StandIn, sentry_stand_in
 from tests.support.served import PACKAGE, install, migrate, production_env, serve, wait_until
 from tests.support.workers import BROKERS, Deployment

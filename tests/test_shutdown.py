@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Rendered
 from tests.support.load import Load
+from tests.support.projects import Rendered
 from tests.support.served import install, migrate, serve, wait_until
 
 pytestmark = pytest.mark.slow

@@ -15,18 +15,10 @@ from pathlib import Path
 import pytest
 
 from hooks.dependencies import split_lists
-from tests.conftest import TEMPLATE, copier_cli
+from tests.support.commands import copier_cli, git
+from tests.support.projects import TEMPLATE
 
 PACKAGE = Path("src/example_service")
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in `repo` and return its output; fail the test when git fails."""
-    result = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=False, timeout=60
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout
 
 
 class Release:

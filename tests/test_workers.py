@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Rendered
+from tests.support.projects import Rendered
 from tests.support.served import (
     PACKAGE,
     free_port,

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import LogLines
+from tests.support.logs import LogLines
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.conftest import Rendered
+from tests.support.projects import Rendered
 from tests.support.served import PACKAGE, Server, free_port, serve
 
 #: The views served beside the generated package; PLANTED_SECRET is in their environment.

@@ -2,19 +2,19 @@
 
 The stand-in is a plain HTTP server on 127.0.0.1; a service's DSN points at it, so sentry-sdk's
 own transport posts each envelope, compressed as it chooses. Tests read the events out of it,
-and search every byte it received (decompressed) for what must never leave a process.
+and search every byte it received (decompressed) for what must never leave a process. It needs
+the standard library only, so it serves a test process and a served service alike.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-from tests.support.served import serving_in_a_thread
 
 #: The project id in the DSN; the envelope endpoint is /api/<id>/envelope/.
 PROJECT_ID = 42
@@ -27,7 +27,7 @@ class StandIn(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Ingest)
         self.posts: list[tuple[str, dict[str, str], bytes]] = []
 
-    def dsn(self, key: str) -> str:
+    def dsn(self, key: str = "public") -> str:
         """Return the DSN of a project here with the public `key`."""
         return f"http://{key}@127.0.0.1:{self.server_address[1]}/{PROJECT_ID}"
 
@@ -97,5 +97,11 @@ def envelope_items(body: bytes) -> list[tuple[dict[str, Any], bytes]]:
 def sentry_stand_in() -> Iterator[StandIn]:
     """Run a stand-in for Sentry on a free loopback port for the `with` block."""
     server = StandIn()
-    with serving_in_a_thread(server, poll=0.05):
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
         yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

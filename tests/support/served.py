@@ -22,13 +22,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import Rendered, render
+from tests.support.projects import Rendered, render
 
 T = TypeVar("T")
 
@@ -355,85 +354,3 @@ def run_sql(project: Rendered, sql: str) -> None:
     )
     result = project.run(".venv/bin/python", "-c", code, POSTGRES_URL, sql, timeout=60)
     assert result.returncode == 0, result.stderr
-
-
-class Outage:
-    """A TCP proxy to the database that the test can cut and restore."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        # accept() wakes up regularly, so closing the proxy ends its thread.
-        self.listener.settimeout(0.2)
-        self.port: int = self.listener.getsockname()[1]
-        self.open: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.up = threading.Event()
-        self.closed = threading.Event()
-
-    def __enter__(self) -> Outage:
-        self.restore()
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.closed.set()
-        self.cut()
-        self.listener.close()
-
-    def cut(self) -> None:
-        """Refuse new connections and drop every open one, as a crashed server would."""
-        self.up.clear()
-        with self.lock:
-            dropped, self.open = self.open, []
-        for sock in dropped:
-            self._close(sock)
-
-    def restore(self) -> None:
-        """Accept connections again."""
-        self.up.set()
-
-    def _accept(self) -> None:
-        while not self.closed.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not self.up.is_set():
-                self._close(client)
-                continue
-            client.settimeout(None)
-            server = socket.create_connection(self.target, timeout=5)
-            server.settimeout(None)
-            with self.lock:
-                if not self.up.is_set():  # cut while this connection was being made
-                    self._close(client)
-                    self._close(server)
-                    continue
-                self.open += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    @classmethod
-    def _pipe(cls, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            cls._close(sink)
-
-    @staticmethod
-    def _close(sock: socket.socket) -> None:
-        # shutdown() wakes a thread blocked in recv() on the socket; close() alone would not.
-        with suppress(OSError):  # already closed by the other side
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Rendered
+from tests.support.projects import Rendered
 from tests.support.served import PACKAGE, Server, json_lines, wait_until
 
 #: The shared brokers the `broker` tests use (each test on a queue of its own).

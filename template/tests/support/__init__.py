@@ -1,0 +1,1 @@
+"""What the test modules share, helpers and stand-ins; conftest.py holds the fixtures."""
