@@ -45,6 +45,7 @@ from tests.support.served import (
     wait_until,
     write_fault_app,
 )
+from tests.support.tools import missing
 
 pytestmark = pytest.mark.slow
 
@@ -624,7 +625,7 @@ def wrk(url: str, seconds: int) -> str:
 def test_load_leaves_workers_and_memory_in_place(sqlite_project: Rendered, tmp_path: Path) -> None:
     """wrk on /livez: no errors, no restarted worker, no worker's memory past the bound."""
     if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (apt-get install wrk); .ci/run installs it")
+        missing("wrk is not installed (apt-get install wrk); .ci/run installs it")
     with serve(sqlite_project, tmp_path, WEB_CONCURRENCY="2", GUNICORN_MAX_REQUESTS="0") as server:
         url = f"http://127.0.0.1:{server.port}/livez"
         wrk(url, 2)  # warm-up: every worker has imported, allocated and served
