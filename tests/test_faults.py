@@ -152,6 +152,32 @@ def test_sigterm_lets_the_request_in_flight_finish(
     assert when["Handling signal: term"] < when["GET /slow 200"]
 
 
+def test_sigterm_cuts_a_request_that_outlasts_the_graceful_timeout(
+    sqlite_project: Rendered, tmp_path: Path
+) -> None:
+    """SIGTERM to the master: a request still running at the timeout loses its connection."""
+    graceful = 2
+    app = write_fault_app(tmp_path / "app")
+    with (
+        serve(sqlite_project, tmp_path, *app, GUNICORN_GRACEFUL_TIMEOUT=str(graceful)) as server,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        in_flight = pool.submit(server.get, "/slow?seconds=30", timeout=30)
+        server.logged(lambda line: line["message"] == "slow request started")
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        with pytest.raises(ConnectionError):  # closed with no answer, not a 5xx
+            in_flight.result(timeout=graceful + SHUTDOWN_MARGIN)
+        cut_after = time.monotonic() - signalled
+        returncode = server.process.wait(timeout=SHUTDOWN_MARGIN)
+        stopped_after = time.monotonic() - signalled
+        lines = server.lines()
+    assert graceful - 0.5 < cut_after < graceful + SHUTDOWN_MARGIN, cut_after
+    assert stopped_after < graceful + SHUTDOWN_MARGIN, server.tail()
+    assert returncode == 0, server.tail()
+    assert not any(line["message"].startswith("GET /slow") for line in lines), server.tail()
+
+
 def test_a_killed_worker_is_replaced_and_service_goes_on(
     sqlite_project: Rendered, tmp_path: Path
 ) -> None:
