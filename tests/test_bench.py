@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from tests.support.projects import TEMPLATE
+from tests.support.tools import missing
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +50,7 @@ def smoke(script: str) -> str:
 
 def test_smoke_run_prints_every_row() -> None:
     if shutil.which("wrk") is None:
-        pytest.skip("wrk is not installed (apt-get install wrk; .ci/run installs it)")
+        missing("wrk is not installed (apt-get install wrk; .ci/run installs it)")
     rows = [line for line in smoke("bench/run.py").splitlines() if line.startswith("| ")]
     for name in ROWS:
         (row,) = [line for line in rows if name in line]

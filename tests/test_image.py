@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.projects import TEMPLATE, Rendered, render
 from tests.support.served import POSTGRES_URL, SECRET_KEY, free_port, wait_until
+from tests.support.tools import missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -34,13 +35,6 @@ def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
     return subprocess.run(
         ["docker", *args], capture_output=True, text=True, check=False, timeout=timeout
     )
-
-
-def missing(reason: str) -> None:
-    """Skip visibly, or fail in CI, which must prove the image for real."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must build the image)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,19 @@ def test_a_worker_exports_the_span_of_each_request(copie_session: Any, tmp_path:
         for _ in range(3):
             assert server.get("/livez").status == 200
             assert server.get("/readyz").status == 200
+        # A sentinel after the health checks: its span is exported after any span they made
+        # (one worker, one queue), so once it has arrived their absence is proven.
+        assert server.get("/api/items").status == 200
 
-        def read_span() -> ExportedSpan | None:
-            spans = receiver.server_spans()
-            return next((found for found in spans if found.span.name == f"GET {ITEM_ROUTE}"), None)
+        def span_named(name: str) -> Callable[[], ExportedSpan | None]:
+            def find() -> ExportedSpan | None:
+                spans = receiver.server_spans()
+                return next((found for found in spans if found.span.name == name), None)
 
-        span = wait_until(read_span, "no server span for GET /api/items/<id> arrived", 10)
+            return find
+
+        span = wait_until(span_named(f"GET {ITEM_ROUTE}"), "no span for GET /api/items/<id>", 10)
+        wait_until(span_named("GET /api/items"), "no span for the sentinel GET /api/items", 10)
         access = server.logged(lambda line: line.get("request_id") == "otel-1")
 
     assert span.attributes["http.route"] == ITEM_ROUTE

@@ -23,10 +23,9 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from tests.support.projects import Rendered
 from tests.support.served import free_port, wait_until
+from tests.support.tools import missing
 
 #: Where the generated files name gunicorn, and where nginx listens in its container.
 UPSTREAM = "server web:8000;"
@@ -64,7 +63,7 @@ def nginx(project: Rendered, folder: Path, upstream_port: int) -> Iterator[Nginx
     """Run the project's proxy/nginx.conf in front of gunicorn on `upstream_port`."""
     binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if binary is None:
-        pytest.skip("nginx is not installed (apt-get install nginx); .ci/run installs it")
+        missing("nginx is not installed (apt-get install nginx); .ci/run installs it")
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = proxy_conf(project, folder, upstream_port, port)

@@ -10,9 +10,8 @@ import socket
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.support.served import free_port, wait_until
+from tests.support.tools import missing
 
 #: Seconds redis-server gets to listen, or to exit once told to.
 START_TIMEOUT = 10.0
@@ -29,7 +28,7 @@ class RedisServer:
     def __init__(self, folder: Path, durable: bool = False) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            pytest.skip("redis-server is not installed")
+            missing("redis-server is not installed")
         self.binary = binary
         self.folder = folder
         self.port = free_port()
