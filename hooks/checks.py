@@ -1,21 +1,20 @@
-"""Static checks over a generated project: Jinja leftovers, syntax, secrets, Flask pitfalls.
+"""The validation of a render: Jinja leftovers, syntax, secrets outside Python, doctor's pitfalls.
 
 Copier runs this module inside its own interpreter, so it may import only the
 standard library and Copier's own dependencies (PyYAML and Jinja2).
 """
 
 import json
-import os
 import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import yaml
 
 from hooks import doctor
+from hooks.files import Problem, iter_files, read_text, report
 
 # Copier may run this on Python 3.10, below this repository's own minimum.
 if sys.version_info >= (3, 11):  # noqa: UP036
@@ -25,65 +24,6 @@ else:
         import tomli as tomllib
     except ModuleNotFoundError:
         tomllib = None
-
-SKIPPED_DIRS = frozenset(
-    {
-        ".git",
-        ".venv",
-        "venv",
-        "node_modules",
-        "__pycache__",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".pytest_cache",
-        ".tox",
-        "build",
-        "dist",
-        "instance",
-    }
-)
-_BINARY_SNIFF = 8192
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: where it is and what is wrong."""
-
-    path: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
-
-
-def is_local_file(name: str) -> bool:
-    """Tell whether a file holds the owner's local settings (.env), which we never judge."""
-    # The template never writes .env; an update must not fail on the real secret in it.
-    return name == ".env" or (name.startswith(".env.") and name != ".env.example")
-
-
-def iter_files(root: Path) -> Iterator[Path]:
-    """Yield every file under root outside the skipped directories and local files, in order."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        # Pruning in place stops os.walk from descending into caches and venvs.
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        for name in sorted(filenames):
-            if is_local_file(name):
-                continue
-            path = Path(dirpath, name)
-            if path.is_file():
-                yield path
-
-
-def read_text(path: Path) -> str | None:
-    """Return the file's text, or None when it looks binary."""
-    data = path.read_bytes()
-    if b"\0" in data[:_BINARY_SNIFF]:
-        return None
-    # Replacement characters keep the other checks running on odd encodings.
-    return data.decode("utf-8", errors="replace")
 
 
 def check_path(rel: str) -> list[Problem]:
@@ -306,64 +246,13 @@ def check_pitfalls(root: Path) -> list[Problem]:
     ]
 
 
-def _report(heading: str, problems: list[Problem], advice: str) -> str:
-    """Lay out a heading, one indented line per problem, and what to do; "" without any."""
-    if not problems:
-        return ""
-    return "\n".join([heading, *(f"  {problem}" for problem in problems), advice])
-
-
 def format_report(problems: list[Problem], root: Path) -> str:
     """Describe the problems for a person, or return "" when there are none."""
-    return _report(
+    return report(
         f"Validation of {root} found {len(problems)} problem(s):",
         problems,
         "Fix the template and generate again (Copier's --no-cleanup keeps a failed "
         f"copy to look at), or fix the files by hand and run `python -m hooks "
         f"validate {root}`; to skip these checks, at your own risk, pass "
         "`-d validate_output=false`.",
-    )
-
-
-# What Copier leaves behind when an update meets an owner's edit: inline markers
-# ("<<<<<<< before updating" ... ">>>>>>> after updating") or, with --conflict rej, .rej files.
-_CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)")
-
-
-def _marker_message(line: str) -> str:
-    # hooks/dependencies.py names the package in its markers: "<<<<<<< before updating: flask".
-    _, colon, package = line.partition(": ")
-    if colon and line.startswith("<"):
-        return f"conflict marker: {package.strip()}, which you and the template both changed"
-    return "conflict marker"
-
-
-def find_conflicts(root: Path) -> list[Problem]:
-    """Report every conflict marker and .rej file an update left under root."""
-    problems = []
-    for path in iter_files(root):
-        rel = path.relative_to(root).as_posix()
-        if rel.endswith(".rej"):
-            problems.append(Problem(rel, 0, "rejected hunks: merge them by hand, then delete"))
-            continue
-        try:
-            text = read_text(path)
-        except OSError:
-            continue
-        for number, line in enumerate((text or "").splitlines(), start=1):
-            if _CONFLICT_MARKER.match(line):
-                problems.append(Problem(rel, number, _marker_message(line)))
-    return problems
-
-
-def format_conflicts(problems: list[Problem], root: Path) -> str:
-    """Tell the owner where the update conflicted and what to do, or "" when it did not."""
-    return _report(
-        f"The update left {len(problems)} conflict(s) in {root} to resolve by hand:",
-        problems,
-        "Between '<<<<<<< before updating' and '=======' is your version, between '=======' "
-        "and '>>>>>>> after updating' the template's: keep what is right, delete the markers "
-        "(and any .rej file once its hunks are merged), run the tests, then commit. "
-        "`git diff` shows everything the update changed; the pre-commit hook refuses "
-        "markers that are left.",
     )

@@ -19,7 +19,9 @@ from pathlib import Path
 # repository that holds the hooks package is not on sys.path until we add it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hooks.checks import check_tree, find_conflicts, format_conflicts, format_report, iter_files
+from hooks.checks import check_tree, format_report
+from hooks.conflicts import find_conflicts, format_conflicts
+from hooks.files import iter_files
 from hooks.update import after_update
 
 OPERATIONS = ("copy", "update", "after-update")
