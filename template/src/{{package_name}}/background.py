@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import current_app
 
-from .request_log import current_request_id, request_id_scope
+from .logs import current_request_id, request_id_scope
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Response
 
 from .dependencies import DependencyUnavailableError
-from .request_log import current_request_id
+from .logs import current_request_id
 
 log = logging.getLogger(__name__)
 

@@ -1,19 +1,27 @@
-"""JSON log lines on stdout, one schema for every logger, with the request id inside a request."""
+"""JSON log lines on stdout, one schema for every logger, and the request id they carry.
+
+The id is kept here, where logging lives: the access-log middleware (request_log.py), jobs
+and threads set it and read it through this module, never the reverse.
+"""
 
 from __future__ import annotations
 
 import logging
 import logging.config
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import IO, Any, Final, cast
 
+from flask import has_request_context, request
 from pythonjsonlogger.orjson import OrjsonFormatter
 
-from .request_log import current_request_id
-
+#: Where the access-log middleware keeps a request's id for the app: its WSGI environ.
+ENVIRON_KEY: Final = "request_id"
+#: The request id outside a request: set by work that one started (threads, jobs).
+_carried_id: ContextVar[str | None] = ContextVar("carried_request_id", default=None)
 #: The fields every line carries, in this order, whoever logs it.
 JSON_FIELDS: Final = "%(levelname)s %(name)s %(message)s %(request_id)s"
 RENAMED_FIELDS: Final = {"levelname": "level", "name": "logger"}
@@ -129,3 +137,26 @@ def logging_config(level: str, log_format: str) -> dict[str, Any]:
 def configure_logging(level: str, log_format: str) -> None:
     """Send every logger in this process to stdout, replacing earlier handlers."""
     logging.config.dictConfig(logging_config(level, log_format))
+
+
+def current_request_id() -> str | None:
+    """Return the id of the request being served, or of the one that started this work."""
+    if not has_request_context():
+        return _carried_id.get()
+    request_id: str | None = request.environ.get(ENVIRON_KEY)
+    return request_id
+
+
+def new_request_id() -> str:
+    """Return a fresh id, for work no request started (a scheduled job, a command)."""
+    return os.urandom(16).hex()
+
+
+@contextmanager
+def request_id_scope(request_id: str | None) -> Iterator[None]:
+    """Make `request_id` the current one outside a request, for the `with` block."""
+    token = _carried_id.set(request_id)
+    try:
+        yield
+    finally:
+        _carried_id.reset(token)
