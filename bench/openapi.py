@@ -47,6 +47,7 @@ from pydantic import BaseModel
 from werkzeug.test import EnvironBuilder
 
 from {PACKAGE} import api, create_app
+from {PACKAGE}.config import load_config
 from {PACKAGE}.items import ItemCreate, PageQuery
 
 CONFIG = {{"APP_ENV": "production", "SECRET_KEY": "{secrets.token_urlsafe(48)}",
@@ -98,13 +99,13 @@ def plain():
 
 
 def make_none():
-    app = create_app(CONFIG)
+    app = create_app(load_config(CONFIG))
     app.register_blueprint(plain())
     return app, None
 
 
 def make_apispec():
-    app = create_app(CONFIG)
+    app = create_app(load_config(CONFIG))
     app.register_blueprint(plain())
 
     @app.get("/bench/openapi.json")  # the service's own /openapi.json is apispec's too
@@ -153,7 +154,7 @@ def make_spectree():
     def read(item_id):
         return {{"id": item_id, "name": "a name", "description": ""}}
 
-    app = create_app(CONFIG)
+    app = create_app(load_config(CONFIG))
     app.register_blueprint(bp)
     spec.register(app)
     return app, "/apidoc/openapi.json"
@@ -187,7 +188,7 @@ def make_flask_openapi3():
     def read(path: ItemPath):
         return {{"id": path.item_id, "name": "a name", "description": ""}}
 
-    app = create_app(CONFIG)
+    app = create_app(load_config(CONFIG))
     app.register_api(bp)
     return app, "/openapi/openapi.json"
 

@@ -55,9 +55,7 @@ def work() -> dict[str, str]:
 """
 #: The generated service with the bare app's /work: a view its metrics count (/livez is not).
 GENERATED_APP = f"""\
-from {PACKAGE} import create_app
-
-app = create_app()
+from {PACKAGE}.wsgi import app
 
 
 @app.get("/work")
@@ -342,10 +340,10 @@ def base_env() -> dict[str, str]:
 
 
 def cold_starts(work: Path, projects: dict[str, Path], settings: Settings) -> dict[str, float]:
-    """Return the median ms of import + create_app per project (and bare), alternated."""
+    """Return the median ms of importing wsgi (environment checked, app made), alternated."""
     code = (
-        "import time; t = time.perf_counter(); from {package} import create_app; "
-        "create_app(); print(time.perf_counter() - t)"
+        "import time; t = time.perf_counter(); from {package}.wsgi import app; "
+        "print(time.perf_counter() - t)"
     )
     bare_code = (
         "import time; t = time.perf_counter(); import bare_app; print(time.perf_counter() - t)"

@@ -193,7 +193,7 @@ def test_the_image_is_built_served_and_stopped(project: Rendered, image: str) ->
         if created:
             admin(image, f"CREATE DATABASE {created}")
         (package,) = (path.name for path in (project.path / "src").iterdir())
-        container.exec("flask", "--app", package, "db", "upgrade")
+        container.exec("flask", "--app", f"{package}.wsgi", "db", "upgrade")
         status, item = container.request("POST", "/api/items", {"name": "shipped"})
         assert (status, item["name"]) == (201, "shipped")
         status, page = container.request("GET", "/api/items")

@@ -24,9 +24,8 @@ pytestmark = pytest.mark.slow
 
 #: A view module served beside the generated package: a bug in a view.
 SENTRY_APP = f'''\
-from {PACKAGE} import create_app
+from {PACKAGE}.wsgi import app
 
-app = create_app()
 
 
 class PlantedError(Exception):
@@ -46,9 +45,8 @@ REPEATS = 200
 FLAKY_APP = f'''\
 import logging
 
-from {PACKAGE} import create_app
+from {PACKAGE}.wsgi import app
 
-app = create_app()
 log = logging.getLogger("flaky_app")
 
 

@@ -27,9 +27,8 @@ LEAK_APP = f'''\
 import logging
 import os
 
-from {PACKAGE} import create_app
+from {PACKAGE}.wsgi import app
 
-app = create_app()
 log = logging.getLogger("leak_app")
 
 

@@ -47,9 +47,8 @@ import time
 
 from flask import request
 
-from {PACKAGE} import create_app
+from {PACKAGE}.wsgi import app
 
-app = create_app()
 log = logging.getLogger("fault_app")
 
 
@@ -324,7 +323,7 @@ def install(copie: Any, name: str, **overrides: Any) -> Rendered:
 def migrate(project: Rendered, url: str, **variables: str) -> None:
     """Run `flask db upgrade` on the database at `url`, as a deploy does."""
     result = subprocess.run(
-        [str(project.path / ".venv/bin/flask"), "--app", PACKAGE, "db", "upgrade"],
+        [str(project.path / ".venv/bin/flask"), "--app", f"{PACKAGE}.wsgi", "db", "upgrade"],
         cwd=project.path,
         env=production_env(**{"DATABASE_URL": url, **variables}),
         capture_output=True,
