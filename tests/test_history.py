@@ -44,9 +44,20 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "postgresql-celery": {"database": "postgresql", "celery": True},
     "everything-on": MATRIX["everything-on"],
 }
+#: The README row of the owner's setting, which they put after LOG_LEVEL's.
+OWNER_ROW = "| `REPORT_TIMEOUT` | `30` | seconds a report may take (the owner's) |\n"
+#: The template's LOG_LEVEL row since v0.2.0 (issue 25 said what it covers).
+LOG_LEVEL_ROW_END = "may carry request or job data |\n"
+#: Why the owner's row conflicts where the template rewrote the row above it.
+README_CONFLICT = (
+    "issue 25 rewrote the LOG_LEVEL row of the settings table, the line right above the row "
+    "the owner added: adjacent changes are one conflict"
+)
 #: Conflicts an update may leave, by start and file: both sides changed the same lines.
 EXPECTED_CONFLICTS: dict[str, dict[str, str]] = {
+    "untagged": {"README.md": README_CONFLICT},
     "v0.1.0": {
+        "README.md": README_CONFLICT,
         "gunicorn.conf.py": "issue 21 moved the server settings into serve.py: the owner's "
         "keepalive line is one of the lines the template replaced",
         "tests/test_gunicorn_conf.py": "the owner's keepalive assertion is the line before "
@@ -60,6 +71,7 @@ RESOLUTIONS: dict[str, tuple[str, str]] = {
         'keepalive = _server["keepalive"] * 2\n',
     ),
     "tests/test_gunicorn_conf.py": ("(30, 30, 5)", "(30, 30, 10)"),
+    "README.md": (LOG_LEVEL_ROW_END, LOG_LEVEL_ROW_END + OWNER_ROW),
 }
 PACKAGE = "example_service"
 
@@ -184,6 +196,12 @@ class Tag(Base):
 README = "\n## Runbook (the owner's)\n\nPage the on-call engineer before a migration.\n"
 
 
+def row_of(readme: Path, setting: str) -> str:
+    """Return the row of `setting` in the README's settings table, as the release wrote it."""
+    (row,) = re.findall(rf"^\| `{setting}` \|.*\n", readme.read_text(), flags=re.MULTILINE)
+    return row
+
+
 def owner_edits(service: Path) -> list[Edit]:
     """Return the edits an owner typically makes, each as the service's release allows."""
     package = f"src/{PACKAGE}"
@@ -194,11 +212,7 @@ def owner_edits(service: Path) -> list[Edit]:
         Edit(f"{package}/items.py", VIEW.replace("{described}", described)),
         Edit(f"{package}/models.py", MODEL),
         Edit("README.md", README),
-        Edit(
-            "README.md",
-            "| `REPORT_TIMEOUT` | `30` | seconds a report may take (the owner's) |\n",
-            "| lowest level written |\n",
-        ),
+        Edit("README.md", OWNER_ROW, row_of(service / "README.md", "LOG_LEVEL")),
         Edit(
             f"{package}/config.py",
             '\n        "REPORT_TIMEOUT": _positive_int,',
