@@ -218,7 +218,7 @@ def count_conflicts(folder: Path) -> dict[str, int]:
     }
 
 
-def dry_run(folder: Path, repository: Path, status: Status) -> None:
+def try_update(folder: Path, repository: Path, status: Status) -> None:
     """Update a clone of the service's committed HEAD; record what changes and what conflicts."""
     inside = folder.relative_to(repository)
     with tempfile.TemporaryDirectory(prefix="fleet-dry-run-") as temporary:
@@ -237,8 +237,12 @@ def dry_run(folder: Path, repository: Path, status: Status) -> None:
         status.newest = str(read_answers(clone / inside)["_commit"])
 
 
-def inspect(path: str) -> Status:
-    """Say where the service at `path` stands; never change it."""
+def inspect(path: str, *, dry_run: bool = True) -> Status:
+    """Say where the service at `path` stands; never change it.
+
+    Without `dry_run`, a service behind the newest release is taken as BEHIND: `fleet update`
+    learns whether it applies cleanly from the update itself, on its branch.
+    """
     status = Status(service=path)
     try:
         with checkout(path) as (folder, repository):
@@ -255,11 +259,13 @@ def inspect(path: str) -> Status:
             if status.behind == 0:
                 status.state = State.CURRENT
                 return status
-            dry_run(folder, repository, status)
-            if not status.changed:  # a bare commit that is the template's newest
-                status.state = State.CURRENT
-                return status
-            status.state = State.CONFLICT if status.conflicts else State.BEHIND
+            status.state = State.BEHIND
+            if dry_run:
+                try_update(folder, repository, status)
+                if not status.changed:  # a bare commit that is the template's newest
+                    status.state = State.CURRENT
+                    return status
+                status.state = State.CONFLICT if status.conflicts else State.BEHIND
             if status.dirty:
                 status.state = State.BLOCKED
                 status.problem = (

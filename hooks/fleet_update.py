@@ -2,7 +2,8 @@
 
 The owner's work tree is never touched: the branch is checked out in a temporary git
 worktree of the service's repository (a folder), or in a clone that pushes the branch back
-(a git URL). A service `inspect` does not find behind and clean is left alone.
+(a git URL). The update on that branch is its own dry run: where it conflicts, the branch is
+deleted and the service left alone, with its conflicts by file.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ SUBSETS: dict[str, tuple[str, ...]] = {
     "none": (),
 }
 BRANCH_PREFIX = "template-update/"
+
+
+class LeftAlone(FleetError):
+    """The update conflicted, or changed nothing: its branch is deleted, the status says why."""
 
 
 @dataclass
@@ -116,10 +121,16 @@ def apply(status: Status, folder: Path, repository: Path, checks: tuple[str, ...
     inside = folder.relative_to(repository)
     with branch_checkout(status, repository, outcome.branch) as tree:
         result = copier(tree / inside, "update", "--trust", "--defaults", offline=False)
-        conflicts = count_conflicts(tree / inside)
-        if result.returncode != 0 or conflicts:
-            reason = f"{len(conflicts)} files conflict" if conflicts else last_line(result.stderr)
-            raise FleetError(f"the update failed, unlike its dry run ({reason}); branch deleted")
+        status.conflicts = count_conflicts(tree / inside)
+        status.changed = len(git(tree, "status", "--porcelain").stdout.splitlines())
+        if status.conflicts:
+            status.state = State.CONFLICT
+            raise LeftAlone(status.service)
+        if result.returncode != 0:
+            raise FleetError(f"the update failed: {last_line(result.stderr)}")
+        if not status.changed:  # a bare commit that is the template's newest
+            status.state = State.CURRENT
+            raise LeftAlone(status.service)
         git(tree, "add", "-A")
         message = f"Update from the template: {status.release} to {status.newest}"
         git(tree, "commit", "-q", "--no-verify", "-m", message)
@@ -128,14 +139,17 @@ def apply(status: Status, folder: Path, repository: Path, checks: tuple[str, ...
 
 
 def update(path: str, checks: tuple[str, ...]) -> Outcome:
-    """Inspect the service at `path`; update it when behind and clean, else leave it alone."""
+    """Update the service at `path` on a branch; leave it alone where that would conflict."""
     started = time.monotonic()
-    status = inspect(path)
+    # No dry run first: the update on its own branch is one, deleted when it conflicts.
+    status = inspect(path, dry_run=False)
     outcome = Outcome(status)
     if status.state is State.BEHIND:
         try:
             with checkout(path) as (folder, repository):
                 outcome = apply(status, folder, repository, checks)
+        except LeftAlone:
+            pass
         except FleetError as error:
             outcome.failure = str(error)
     outcome.seconds = time.monotonic() - started

@@ -7,11 +7,13 @@ by the fleet: every other service is a copy of one, with its owner's edits or tr
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,25 +87,32 @@ def service(source: Path, destination: Path, *, in_git: bool = True) -> Path:
     return destination
 
 
-def build_fleet(root: Path) -> Fleet:
-    """Release v1 and v2 of the template and make the 14 services of `EXPECTED`."""
+def release_and_render(root: Path) -> tuple[Path, dict[str, Path]]:
+    """Release v1 and v2 of the template under `root`; render both, with and without Celery."""
     template = root / "template"
     shutil.copytree(TEMPLATE, template, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", ".*_cache"))  # fmt: skip
     git(template, "init", "-q", "-b", "main")
     release = Release(template)
     release.tag("v1")
-    renders = root / "renders"
-    v1 = render(template, renders / "v1", "v1")
-    v1_celery = render(template, renders / "v1-celery", "v1", "-d", "celery=true")
+    renders = {
+        f"v1{suffix}": render(template, root / "renders" / f"v1{suffix}", "v1", *data)
+        for suffix, data in (("", ()), ("-celery", ("-d", "celery=true")))
+    }
     package = "template/src/{{package_name}}"
     release.edit(
         f"{package}/health.py", lambda text: text.replace(PROBE_LINE, PROBE_LINE + "  # v2")
     )
     release.edit(f"{package}/errors.py", lambda text: text.replace(LOG_LINE, LOG_LINE + "  # v2"))
     release.tag("v2")
-    v2 = render(template, renders / "v2", "v2")
+    for suffix, data in (("", ()), ("-celery", ("-d", "celery=true"))):
+        renders[f"v2{suffix}"] = render(template, root / "renders" / f"v2{suffix}", "v2", *data)
+    return template, renders
 
+
+def build_fleet(root: Path, template: Path, renders: dict[str, Path]) -> Fleet:
+    """Make the 14 services of `EXPECTED` under `root` from the template's v1 and v2 renders."""
+    v1, v1_celery, v2 = renders["v1"], renders["v1-celery"], renders["v2"]
     paths: dict[str, str] = {}
     fleet = root / "fleet"
 
@@ -159,13 +168,33 @@ def build_fleet(root: Path) -> Fleet:
     return Fleet(paths, template)
 
 
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created if missing) across test processes."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    """The fleet, with Copier's cache of remote templates kept out of the user's."""
-    root = tmp_path_factory.mktemp("fleet")
+def fleet(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Fleet]:
+    """The fleet, its renders made once for every xdist worker; Copier's cache kept apart."""
+    own = tmp_path_factory.mktemp("fleet")
+    # Under xdist the workers' folders share a parent that this session alone uses.
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "fleet-renders"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COPIER_CACHE_DIR", str(root / "copier-cache"))
-        yield build_fleet(root)
+        patch.setenv("COPIER_CACHE_DIR", str(own / "copier-cache"))
+        shared.mkdir(exist_ok=True)
+        with locked(shared / "lock"):
+            if not (shared / "done").exists():
+                release_and_render(shared)
+                (shared / "done").touch()
+        renders = {path.name: path for path in (shared / "renders").iterdir()}
+        yield build_fleet(own, shared / "template", renders)
 
 
 def snapshot(fleet: Fleet) -> dict[str, tuple[str, str]]:
@@ -251,7 +280,7 @@ def test_update_branches_what_applies_cleanly_and_leaves_the_rest(fleet: Fleet) 
         answers = git(folder, "show", "template-update/v2:.copier-answers.yml")
         assert "_commit: v2" in answers
         assert "# v2" in git(folder, "show", f"template-update/v2:{HEALTH}")
-    assert "billing.py" in git(fleet.paths["behind-edited"], "ls-tree", "-r", "--name-only",
+    assert "billing.py" in git(Path(fleet["behind-edited"]), "ls-tree", "-r", "--name-only",
                                "template-update/v2")  # fmt: skip
     assert report[fleet["conflict"]]["conflicts"] == {HEALTH: 1}
     again = runner.invoke(app, ["fleet", "update", "--checks", "none", fleet["behind"]])
