@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -106,7 +107,7 @@ def branch_checkout(status: Status, repository: Path, branch: str) -> Iterator[P
         git(repository, "worktree", "add", "-q", "-b", branch, str(tree), "HEAD")
         try:
             yield tree
-        except FleetError:
+        except Exception:
             git(repository, "worktree", "remove", "--force", str(tree), check=False)
             git(repository, "branch", "-q", "-D", branch, check=False)
             raise
@@ -117,7 +118,8 @@ def branch_checkout(status: Status, repository: Path, branch: str) -> Iterator[P
 
 def apply(status: Status, folder: Path, repository: Path, checks: tuple[str, ...]) -> Outcome:
     """Update the service on a new branch, commit, run `checks`; tell what happened."""
-    outcome = Outcome(status, branch=f"{BRANCH_PREFIX}{status.newest}")
+    # A template without release tags: its newest commit, which the answers name after.
+    outcome = Outcome(status, branch=f"{BRANCH_PREFIX}{status.newest or 'newest-commit'}")
     inside = folder.relative_to(repository)
     with branch_checkout(status, repository, outcome.branch) as tree:
         result = copier(tree / inside, "update", "--trust", "--defaults", offline=False)
@@ -152,5 +154,7 @@ def update(path: str, checks: tuple[str, ...]) -> Outcome:
             pass
         except FleetError as error:
             outcome.failure = str(error)
+        except subprocess.TimeoutExpired as error:
+            outcome.failure = f"`{' '.join(map(str, error.cmd))}` took over {error.timeout} s"
     outcome.seconds = time.monotonic() - started
     return outcome
