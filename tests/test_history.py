@@ -199,7 +199,7 @@ README = "\n## Runbook (the owner's)\n\nPage the on-call engineer before a migra
 def row_of(readme: Path, setting: str) -> str:
     """Return the row of `setting` in the README's settings table, as the release wrote it."""
     (row,) = re.findall(rf"^\| `{setting}` \|.*\n", readme.read_text(), flags=re.MULTILINE)
-    return row
+    return str(row)
 
 
 def owner_edits(service: Path) -> list[Edit]:

@@ -19,7 +19,9 @@ from tests.answers import NAME_LENGTH, QUESTIONS
 from tests.support.commands import copier_cli, tool
 from tests.support.projects import AT_HEAD, MATRIX, TEMPLATE, Rendered, matrix_sets, render
 
-JINJA = re.compile(r"\{\{|\{%|\{#")
+#: Copier's Jinja left in a render; GitHub's expressions `${{ }}` are not Jinja (as the
+#: validation's own check, hooks/checks.py, says).
+JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 COMMON_FILES = {
     ".copier-answers.yml",
     ".pre-commit-config.yaml",
@@ -116,6 +118,11 @@ SCRUB_FILES = {"src/{package}/scrub.py", "tests/test_scrub.py"}
 CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 #: The update bot's configuration of each `ci` answer (tests/test_pipelines.py reads them).
 BOT_FILES = {"github": ".github/dependabot.yml", "gitlab": "renovate.json"}
+#: The weekly template update: its script, and GitHub's workflow (GitLab's is a job).
+UPDATE_FILES = {
+    "github": {"tools/template_update.py", ".github/workflows/template-update.yml"},
+    "gitlab": {"tools/template_update.py"},
+}
 #: Words that would show a CI provider in a project generated with ci=none.
 CI_TRACES = re.compile(r"github|gitlab|workflow|\bCI\b")
 #: What kubernetes=true adds; the migrations Job with a database, the worker with Celery.
@@ -172,6 +179,7 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
     if project.answers.get("ci", "github") != "none":
         expected.add(CI_FILES[project.answers.get("ci", "github")])
         expected.add(BOT_FILES[project.answers.get("ci", "github")])
+        expected |= UPDATE_FILES[project.answers.get("ci", "github")]
     if project.answers.get("kubernetes", False):
         expected |= KUBERNETES_FILES
         if database:

@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,45 +16,15 @@ import pytest
 from hooks.dependencies import split_lists
 from tests.support.commands import copier_cli, git
 from tests.support.projects import TEMPLATE
+from tests.support.releases import Release, commit, released_v1
 
 PACKAGE = Path("src/example_service")
-
-
-class Release:
-    """A private clone of the template, where a test commits and tags its next release."""
-
-    def __init__(self, repo: Path) -> None:
-        self.repo = repo
-
-    def edit(self, relative: str, change: Callable[[str], str]) -> None:
-        """Rewrite one template file with `change`; fail if the change changed nothing."""
-        path = self.repo / relative
-        before = path.read_text()
-        after = change(before)
-        assert after != before, f"the change to {relative} did nothing"
-        path.write_text(after)
-
-    def drop(self, relative: str) -> None:
-        """Remove one template file."""
-        (self.repo / relative).unlink()
-
-    def tag(self, version: str) -> None:
-        """Commit the edits and tag them as `version`."""
-        git(self.repo, "add", "-A")
-        git(self.repo, "commit", "-q", "-m", f"Release {version}")
-        git(self.repo, "tag", version)
 
 
 @pytest.fixture(scope="module")
 def v1_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template's current work tree, released as v1 in a fresh git repository."""
-    repo = tmp_path_factory.mktemp("released") / "template"
-    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".*_cache")
-    shutil.copytree(TEMPLATE, repo, ignore=ignore)
-    git(repo, "init", "-q", "-b", "main")
-    release = Release(repo)
-    release.tag("v1")
-    return repo
+    return released_v1(tmp_path_factory.mktemp("released") / "template")
 
 
 @pytest.fixture
@@ -82,12 +51,6 @@ def project(release: Release, tmp_path: Path) -> Path:
     git(path, "init", "-q", "-b", "main")
     commit(path, "Generated from v1")
     return path
-
-
-def commit(project: Path, message: str) -> None:
-    """Commit everything in `project`: Copier refuses to update a dirty repository."""
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", message)
 
 
 def update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
