@@ -28,8 +28,8 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from tests.test_fleet import HEALTH, PROBE_LINE, edit, release_and_render, service  # noqa: E402
 from tests.support.releases import commit  # noqa: E402
+from tests.test_fleet import HEALTH, PROBE_LINE, edit, release_and_render, service  # noqa: E402
 
 #: What issue 26 asks: 50 services within 5 minutes on this machine.
 TARGET_SERVICES, TARGET_SECONDS = 50, 300.0
