@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -238,6 +239,12 @@ def try_update(folder: Path, repository: Path, status: Status) -> None:
         status.newest = str(read_answers(clone / inside)["_commit"])
 
 
+#: One doctor at a time: CPython 3.11's AST constructor is not safe across threads, and two
+#: `fleet status` jobs parsing at once raised "AST constructor recursion depth mismatch" in
+#: CI. doctor is fast; the dry runs, the slow part, stay parallel.
+_PARSING = threading.Lock()
+
+
 def inspect(path: str, *, dry_run: bool = True) -> Status:
     """Say where the service at `path` stands; never change it.
 
@@ -250,7 +257,8 @@ def inspect(path: str, *, dry_run: bool = True) -> Status:
             answers = read_answers(folder)
             status.answers = {k: v for k, v in answers.items() if not k.startswith("_")}
             status.template, status.release = str(answers["_src_path"]), str(answers["_commit"])
-            status.doctor = len(doctor.check_paths([folder]))
+            with _PARSING:
+                status.doctor = len(doctor.check_paths([folder]))
             status.dirty = bool(git(folder, "status", "--porcelain").stdout.strip())
             if not is_url(status.template):
                 raise FleetError(local_source_message(status.template))
