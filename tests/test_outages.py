@@ -308,4 +308,5 @@ def test_a_job_whose_result_cannot_be_stored_runs_again_and_never_reads_failure(
         redis.start()
         settle(deployment, {job_id: "kept"}, SETTLE)
         starts = [line for line in worker.lines() if line["message"] == "Job started"]
-        assert len(starts) == 2, "the job did not run again"
+        # At least once: a job given back may be restored by more than one worker's scan.
+        assert len(starts) >= 2, "the job did not run again"
