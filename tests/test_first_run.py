@@ -67,17 +67,6 @@ def first_run_block(project: Rendered) -> list[str]:
     return [line.split("  #")[0].strip() for line in found[1].splitlines() if line.strip()]
 
 
-def newcomer_env(project: Rendered, port: int) -> dict[str, str]:
-    """Return a person's shell environment: no virtualenv, uv on the project's Python."""
-    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-    return {
-        **env,
-        "UV_PYTHON": project.python(),
-        "UV_NO_PROGRESS": "1",
-        "FLASK_RUN_PORT": str(port),
-    }
-
-
 @contextmanager
 def in_another_terminal(
     command: str, project: Rendered, env: dict[str, str], name: str
@@ -138,7 +127,8 @@ def test_the_first_run_works_as_written(copie: Any, answers: dict[str, Any]) -> 
     project = render(copie, "defaults", project_name=name, **answers)
     block = first_run_block(project)
     port = free_port()
-    env = newcomer_env(project, port)
+    project.env["FLASK_RUN_PORT"] = str(port)  # `flask run` reads it
+    env = project.environment()
     with ExitStack() as stack:
         if answers.get("database") == "postgresql":
             database = project.package
@@ -154,15 +144,7 @@ def test_the_first_run_works_as_written(copie: Any, answers: dict[str, Any]) -> 
             elif "celery" in command and command.endswith(" worker"):
                 worker = stack.enter_context(in_another_terminal(command, project, env, "worker"))
             else:
-                done = subprocess.run(
-                    ["bash", "-c", command],
-                    cwd=project.path,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                    timeout=FIRST_START,
-                )
+                done = project.run("bash", "-c", command, timeout=FIRST_START)
                 assert done.returncode == 0, f"{command}:\n{done.stdout}{done.stderr}"
         wait_until(lambda: answering(port), "the development server did not answer", FIRST_START)
         if answers.get("database") != "none":

@@ -93,14 +93,18 @@ class Rendered:
     #: Extra environment variables for the commands run in the project.
     env: dict[str, str] = field(default_factory=dict)
 
-    def run(self, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """Run `command` in the project, with uv pointed at the project's Python version."""
+    def environment(self) -> dict[str, str]:
+        """Return a person's shell here: no virtualenv, uv on the project's Python, `env`."""
         env = {**os.environ, "UV_PYTHON": self.python(), "UV_NO_PROGRESS": "1", **self.env}
         env.pop("VIRTUAL_ENV", None)
+        return env
+
+    def run(self, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run `command` in the project, with uv pointed at the project's Python version."""
         return subprocess.run(
             command,
             cwd=self.path,
-            env=env,
+            env=self.environment(),
             capture_output=True,
             text=True,
             check=False,
