@@ -6,10 +6,10 @@ off, `redis` and `rabbitmq`, so each broker meets every other answer and no set 
 broker with Celery off. What copier.yml's validators refuse is a constraint. covertable builds
 a covering array around the named sets, which it keeps as they are: every pair of values of
 two factors that an accepted answer set can hold is in at least one set. Its order is a hash
-seeded by `SEED`, so the rows are the same on every machine and every run; the README prints
-them, and a test fails when they change.
+seeded by `SEED`, so the rows are the same on every machine and every run;
+docs/developing.md prints them, and a test fails when they change.
 
-`python -m tests.answers` prints the matrix as the README shows it.
+`python -m tests.answers` prints the matrix as docs/developing.md shows it.
 """
 
 from __future__ import annotations
@@ -247,12 +247,12 @@ def matrix() -> dict[str, dict[str, Value]]:
     return sets
 
 
-#: The matrix's columns: each factor, headed as the README shows it.
+#: The matrix's columns: each factor, headed as docs/developing.md shows it.
 COLUMNS = {factor: factor.replace("_", " ") for factor in FACTORS}
 
 
 def markdown(rows: Mapping[str, Row]) -> str:
-    """Return `rows` as the README's Markdown table, with each row's project name."""
+    """Return `rows` as docs/developing.md's Markdown table, with each row's project name."""
     sets = matrix()
     lines = [
         "| set | " + " | ".join(COLUMNS.values()) + " | project_name |",

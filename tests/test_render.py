@@ -7,11 +7,13 @@ import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from jinja2 import Environment
 
 from hooks.checks import ANSWERS_FILE
 from hooks.dependencies import split_lists
@@ -503,3 +505,57 @@ def test_the_readme_layout_lists_every_generated_file(
     assert top == {file.split("/")[0] for file in files} - {"src"} | WRITTEN_BY_THE_TASK
     in_package = {file.split("/")[2] for file in files if file.startswith("src/")}
     assert package == in_package
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A line of the top README's "What is generated": a path and the answers it needs."""
+
+    path: str
+    in_package: bool
+    when: str | None
+
+    def holds(self, answers: dict[str, Any]) -> bool:
+        """Tell whether `answers` generate this entry (Copier's condition, read as Jinja)."""
+        if self.when is None:
+            return True
+        return bool(Environment(autoescape=True).compile_expression(self.when)(**answers))
+
+
+def listed_in_the_readme() -> list[Listed]:
+    """Return the entries of the top README's "What is generated" block."""
+    readme = (TEMPLATE / "README.md").read_text()
+    block = re.search(r"^## What is generated\n\n```\n(.*?)```", readme, flags=re.S | re.M)
+    assert block, "no block under '## What is generated' in README.md"
+    entries = []
+    for line in block[1].splitlines():
+        in_package = line.startswith("    ") and not line.startswith("     ")
+        if line.startswith(" ") and not in_package:
+            continue  # a description's second line
+        when = re.search(r"\[([^\]]+)\]$", line)
+        entries.append(Listed(line.split()[0], in_package, when[1] if when else None))
+    return entries
+
+
+@pytest.mark.parametrize("name", list(MATRIX))
+def test_the_readme_lists_what_each_answer_set_generates(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """Each entry the answers call for is generated, no other is, and nothing goes unlisted."""
+    project = rendered(name)
+    answers = yaml.safe_load((project.path / ANSWERS_FILE).read_text())
+    entries = listed_in_the_readme()
+    top = [
+        entry for entry in entries if not entry.in_package and entry.path != "src/<package_name>/"
+    ]
+    for entry in top:
+        if entry.path not in WRITTEN_BY_THE_TASK:
+            generated = (project.path / entry.path.rstrip("/")).exists()
+            assert generated == entry.holds(answers), entry
+    listed = {entry.path.split("/")[0] for entry in top if entry.holds(answers)}
+    assert {path.name for path in project.path.iterdir()} - {"src"} <= listed
+    package = {
+        entry.path.rstrip("/") for entry in entries if entry.in_package and entry.holds(answers)
+    }
+    found = {path.name for path in (project.path / "src" / project.package).iterdir()}
+    assert found - {"__pycache__"} == package
