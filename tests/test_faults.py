@@ -400,10 +400,21 @@ CONTENT_TYPES = st.one_of(
 )
 ITEM_JSON = st.just("application/json") | CONTENT_TYPES
 ITEM_BODIES = ITEMS.map(lambda item: json.dumps(item).encode())
+#: Text from the characters databases and validation treat apart (NUL, white space, BOM).
+EDGY_TEXT = st.text(st.sampled_from("\x00 \t\u00a0\u3000\ufeffa\u00e9"), min_size=1, max_size=8)
+#: Bodies shaped as the schema takes them, holding any text: of the bodies above, few pass
+#: validation, and only those reach the database (NUL let through to PostgreSQL went unseen).
+STORABLE_BODIES = st.fixed_dictionaries(
+    {"name": st.text(min_size=1, max_size=100) | EDGY_TEXT},
+    optional={"description": st.text(max_size=200) | EDGY_TEXT},
+).map(lambda item: json.dumps(item).encode())
 #: Half the requests are shaped like the item routes' own (their methods, paths and JSON), so
 #: pagination, validation and the database meet hostile values, not only the 404 handler.
 REQUESTS = st.one_of(
     st.builds(Sent, st.just("POST"), st.just("/api/items"), ITEM_BODIES, ITEM_JSON),
+    st.builds(
+        Sent, st.just("POST"), st.just("/api/items"), STORABLE_BODIES, st.just("application/json")
+    ),
     st.builds(Sent, st.just("GET"), QUERIES.map("/api/items{}".format), st.none(), st.none()),
     st.builds(
         Sent,
