@@ -124,15 +124,11 @@ def test_every_everyday_command_is_one_line_over_uv(
 ) -> None:
     project = rendered(name)
     database = project.answers.get("database", "sqlite") != "none"
-    targets = ["install", "lint", "test", "serve", *(["migrate"] if database else []), "image"]
-    for target in targets:
-        (command,) = make_commands(project, target)
-        assert command.startswith(("uv ", "docker build ")), command
-    assert "uv run flask --app" in make_commands(project, "serve")[0]
     listed = subprocess.run(
         ["make"], cwd=project.path, capture_output=True, text=True, check=True
     ).stdout
-    assert [line.split("\t")[0] for line in listed.splitlines() if line] == [
+    targets = [line.split("\t")[0] for line in listed.splitlines() if line]
+    assert targets == [
         "help",
         "install",
         "lint",
@@ -142,6 +138,12 @@ def test_every_everyday_command_is_one_line_over_uv(
         *(["migrate"] if database else []),
         "image",
     ]
+    # Every target `make` lists, read from that list: one left out here would go unchecked.
+    for target in targets[1:]:  # `help` is make's own grep over the Makefile
+        commands = make_commands(project, target)
+        assert len(commands) == 1, (target, commands)
+        assert commands[0].startswith(("uv ", "docker build ")), commands
+    assert "uv run flask --app" in make_commands(project, "serve")[0]
 
 
 def manifests(project: Rendered) -> dict[str, dict[str, Any]]:
