@@ -68,6 +68,8 @@ def test_ci_runs_every_check_with_the_services_it_needs(
     database = answers.get("database", "sqlite")
     assert bool(re.search(r"(image|name): postgres:\d", text)) == (database == "postgresql")
     assert ("DATABASE_URL: postgresql+psycopg://postgres@" in text) == (database == "postgresql")
+    if answers.get("ci", "github") == "github":
+        assert ('ports: ["5432:5432"]' in text) == (database == "postgresql")
     migrate = [command for command in commands if command.endswith("db upgrade")]
     assert len(migrate) == (database != "none")
     builds = [command for command in commands if command.startswith("docker build")]
@@ -88,6 +90,9 @@ def assert_worker_tests_run_on_a_broker_service(
         # GitLab service has a host name, which the suite reads from TEST_BROKER_URL.
         assert f"TEST_BROKER_URL: {'redis' if broker == 'redis' else 'amqp'}://" in text
         assert "@broker:" in text or "//broker:" in text
+    else:
+        port = {"redis": 6379, "rabbitmq": 5672}[broker]
+        assert f'ports: ["{port}:{port}"]' in text  # published, or 127.0.0.1 has nothing
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
