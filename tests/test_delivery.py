@@ -256,6 +256,21 @@ def test_termination_grace_outlasts_prestop_and_graceful_timeout(
     assert pod["terminationGracePeriodSeconds"] > int(command[1]) + graceful
 
 
+@pytest.mark.parametrize(
+    "name", matrix_sets(lambda answers: bool(answers.get("kubernetes") and answers.get("celery")))
+)
+def test_a_worker_pod_outlasts_its_longest_job(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """SIGTERM lets the running jobs finish: the grace period is above the hard time limit."""
+    project = rendered(name)
+    pod = pod_specs(project)["worker.yaml"]
+    (config,) = project.path.glob("src/*/config.py")
+    (default,) = re.findall(r"^ +CELERY_TASK_TIME_LIMIT = (\d+)$", config.read_text(), re.M)
+    limit = int(env_of(container_named(pod, "worker")).get("CELERY_TASK_TIME_LIMIT", default))
+    assert pod["terminationGracePeriodSeconds"] > limit
+
+
 def cpus(quantity: str) -> float:
     """Return a Kubernetes CPU quantity ("500m", "1") in CPUs."""
     return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
