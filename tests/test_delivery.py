@@ -289,6 +289,19 @@ def test_web_concurrency_follows_the_cpu_limit(
     assert int(env_of(web)["WEB_CONCURRENCY"]) == 2 * limit + 1
 
 
+@pytest.mark.parametrize(
+    "name", matrix_sets(lambda answers: bool(answers.get("kubernetes") and answers.get("celery")))
+)
+def test_a_worker_runs_one_pool_process_per_cpu_of_its_limit(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """Celery's default concurrency counts the node's CPUs, not the container's limit."""
+    worker = container_named(pod_specs(rendered(name))["worker.yaml"], "worker")
+    command = worker["command"]
+    concurrency = int(command[command.index("--concurrency") + 1])
+    assert concurrency == math.ceil(cpus(worker["resources"]["limits"]["cpu"]))
+
+
 def mebibytes(quantity: str) -> float:
     """Return a Kubernetes memory quantity ("512Mi", "1Gi") in MiB."""
     units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
