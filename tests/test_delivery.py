@@ -68,6 +68,8 @@ def test_ci_runs_every_check_with_the_services_it_needs(
     database = answers.get("database", "sqlite")
     assert bool(re.search(r"(image|name): postgres:\d", text)) == (database == "postgresql")
     assert ("DATABASE_URL: postgresql+psycopg://postgres@" in text) == (database == "postgresql")
+    if answers.get("ci", "github") == "github":
+        assert ('ports: ["5432:5432"]' in text) == (database == "postgresql")
     migrate = [command for command in commands if command.endswith("db upgrade")]
     assert len(migrate) == (database != "none")
     builds = [command for command in commands if command.startswith("docker build")]
@@ -88,6 +90,9 @@ def assert_worker_tests_run_on_a_broker_service(
         # GitLab service has a host name, which the suite reads from TEST_BROKER_URL.
         assert f"TEST_BROKER_URL: {'redis' if broker == 'redis' else 'amqp'}://" in text
         assert "@broker:" in text or "//broker:" in text
+    else:
+        port = {"redis": 6379, "rabbitmq": 5672}[broker]
+        assert f'ports: ["{port}:{port}"]' in text  # published, or 127.0.0.1 has nothing
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
@@ -253,6 +258,21 @@ def test_termination_grace_outlasts_prestop_and_graceful_timeout(
     assert pod["terminationGracePeriodSeconds"] > int(command[1]) + graceful
 
 
+@pytest.mark.parametrize(
+    "name", matrix_sets(lambda answers: bool(answers.get("kubernetes") and answers.get("celery")))
+)
+def test_a_worker_pod_outlasts_its_longest_job(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """SIGTERM lets the running jobs finish: the grace period is above the hard time limit."""
+    project = rendered(name)
+    pod = pod_specs(project)["worker.yaml"]
+    (config,) = project.path.glob("src/*/config.py")
+    (default,) = re.findall(r"^ +CELERY_TASK_TIME_LIMIT = (\d+)$", config.read_text(), re.M)
+    limit = int(env_of(container_named(pod, "worker")).get("CELERY_TASK_TIME_LIMIT", default))
+    assert pod["terminationGracePeriodSeconds"] > limit
+
+
 def cpus(quantity: str) -> float:
     """Return a Kubernetes CPU quantity ("500m", "1") in CPUs."""
     return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
@@ -269,6 +289,19 @@ def test_web_concurrency_follows_the_cpu_limit(
     web = container_named(pod_specs(project)["deployment.yaml"], "web")
     limit = math.ceil(cpus(web["resources"]["limits"]["cpu"]))
     assert int(env_of(web)["WEB_CONCURRENCY"]) == 2 * limit + 1
+
+
+@pytest.mark.parametrize(
+    "name", matrix_sets(lambda answers: bool(answers.get("kubernetes") and answers.get("celery")))
+)
+def test_a_worker_runs_one_pool_process_per_cpu_of_its_limit(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """Celery's default concurrency counts the node's CPUs, not the container's limit."""
+    worker = container_named(pod_specs(rendered(name))["worker.yaml"], "worker")
+    command = worker["command"]
+    concurrency = int(command[command.index("--concurrency") + 1])
+    assert concurrency == math.ceil(cpus(worker["resources"]["limits"]["cpu"]))
 
 
 def mebibytes(quantity: str) -> float:

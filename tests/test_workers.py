@@ -19,6 +19,7 @@ import pytest
 from tests.support.projects import Rendered
 from tests.support.served import (
     PACKAGE,
+    children,
     free_port,
     install,
     migrate,
@@ -91,6 +92,19 @@ def test_a_worker_killed_mid_job_loses_nothing(deployment: Deployment) -> None:
         # Redis after CELERY_VISIBILITY_TIMEOUT) and the new worker runs it to the end.
         assert deployment.result(job_id, timeout=60) == "survivor"
         assert second.ran(job_id, "Job started")
+
+
+def test_a_pool_process_killed_mid_job_loses_nothing(deployment: Deployment) -> None:
+    with deployment.worker() as worker:
+        job_id = deployment.enqueue("survivor", JOB_SECONDS, "trace-oom")
+        wait_until(lambda: worker.ran(job_id, "Echoing"), "the job did not start", 60)
+        (pool,) = children(worker.process.pid)
+        os.kill(pool, signal.SIGKILL)  # the kernel's OOM killer: the pool process alone
+        # Rejected, not failed (reject on worker lost): the broker gives the job back at
+        # once, and the worker's new pool process runs it to the end.
+        assert deployment.result(job_id, timeout=60) == "survivor"
+        starts = [line for line in worker.lines() if line.get("task_id") == job_id]
+        assert [line["message"] for line in starts].count("Job started") == 2
 
 
 def test_sigterm_lets_the_running_job_finish(deployment: Deployment) -> None:
