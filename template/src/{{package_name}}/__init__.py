@@ -12,38 +12,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import (
-    api,
-    errors,
-{%- if database != "none" %}
-    extensions,
-{%- endif %}
-    health,
-{%- if database != "none" %}
-    items,
-{%- endif %}
-{%- if celery %}
-    jobs,
-{%- endif %}
-{%- if metrics %}
-    metrics,
-{%- endif %}
-    openapi,
-    request_log,
-    security,
-{%- if sentry %}
-    sentry,
-{%- endif %}
-{%- if celery %}
-    tasks,
-{%- endif %}
-{%- if opentelemetry %}
-    telemetry,
-{%- endif %}
-{%- if database != "none" or celery %}
-    validation,
-{%- endif %}
-)
+from . import api, errors, features, health, openapi, request_log, security
 
 
 def create_app(settings: Mapping[str, Any]) -> Flask:
@@ -52,30 +21,12 @@ def create_app(settings: Mapping[str, Any]) -> Flask:
     # folder inside the package, which a src layout and an installed wheel would both hide.
     app = api.JsonApi(__name__, instance_path=str(Path.cwd() / "instance"))
     app.config.from_mapping(settings)
-{%- if opentelemetry %}
-    # First: what is bound after it (an engine, say) is traced from its creation.
-    telemetry.init_app(app)
-{%- endif %}
-{%- if sentry %}
-    sentry.init_app(app)
-{%- endif %}
     errors.init_app(app)
-{%- if database != "none" or celery %}
-    validation.init_app(app)
-{%- endif %}
-{%- if database != "none" %}
-    extensions.init_app(app)
-    app.register_blueprint(items.bp)
-{%- endif %}
-{%- if celery %}
-    tasks.init_app(app)
-    app.register_blueprint(jobs.bp)
-{%- endif %}
     app.register_blueprint(health.bp)
     openapi.init_app(app)
-{%- if metrics %}
-    metrics.init_app(app)
-{%- endif %}
+    # Each optional feature this service was generated with (features/), in its order.
+    for feature in features.enabled():
+        feature.init_app(app)
     # Middleware last, outermost: the access line times and tags everything inside it.
     security.init_app(app)
     app.wsgi_app = request_log.RequestLog(  # type: ignore[method-assign]
