@@ -3,7 +3,7 @@
 A feature declares what the rest of the service needs to know about it, so that no core
 module names it: the settings it reads (config.py checks them with every other), the settings
 it derives from them, and how it binds to an app (create_app calls it). Where two features
-meet, in a Celery worker, say, they meet through a shared signal either side may connect to,
+meet, in a job worker, say, they meet through a shared signal either side may connect to,
 never by naming each other.
 
 A module here imports nothing from the service at its top: declaring a feature costs nothing,
@@ -89,6 +89,19 @@ def nothing_to_bind(app: Flask) -> None:
     """Bind nothing."""
 
 
+class ServerHooks:
+    """What a feature does in gunicorn's master, one method per gunicorn hook it needs."""
+
+    def on_starting(self, server: Any) -> None:
+        """Prepare what the workers will share, before the first one starts."""
+
+    def child_exit(self, server: Any, worker: Any) -> None:
+        """Clean up after a worker that ended."""
+
+    def on_exit(self, server: Any) -> None:
+        """Remove what the master made."""
+
+
 @dataclass(frozen=True)
 class Setting:
     """An environment variable a feature reads, with its check and its defaults."""
@@ -122,6 +135,8 @@ class Feature:
     derived: Callable[[Mapping[str, Any]], dict[str, Any]] = nothing_derived
     #: Binds it to an app; create_app calls it.
     init_app: Callable[[Flask], None] = nothing_to_bind
+    #: What it does in gunicorn's master; gunicorn.conf.py makes them when it is read.
+    server_hooks: Callable[[], ServerHooks] = ServerHooks
     #: When create_app binds it, lowest first: tracing comes before what it traces.
     order: int = 50
 

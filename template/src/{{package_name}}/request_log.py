@@ -24,10 +24,8 @@ if TYPE_CHECKING:
 REQUEST_ID_HEADER: Final = "X-Request-ID"
 #: Where the middleware notes when it received the request (`time.perf_counter()`).
 STARTED_KEY: Final = "request_log.started"
-{%- if opentelemetry %}
-#: Where telemetry keeps the ids of the request's span, for the access line written after it.
-TRACE_FIELDS_KEY: Final = "trace_fields"
-{%- endif %}
+#: Where a feature puts fields of its own for the access line (a trace's ids, say).
+FIELDS_KEY: Final = "request_log.fields"
 #: An incoming id is kept only when it is short and cannot forge or break a log line.
 WELL_FORMED_ID: Final = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
 
@@ -89,9 +87,7 @@ class RequestLog:
         """Write the access line of one answered request; `size` is None when streamed."""
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
         fields = {
-{%- if opentelemetry %}
-            **environ.get(TRACE_FIELDS_KEY, {}),
-{%- endif %}
+            **environ.get(FIELDS_KEY, {}),
             "method": method,
             "path": path,
             "status": status,
