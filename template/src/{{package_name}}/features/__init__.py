@@ -38,7 +38,7 @@ SWITCHES.update({"0": False, "false": False, "no": False, "off": False})
 
 
 # Moments where features meet, named for what happens, never for the feature that sends them:
-# the job queue's module sends them, metrics and tracing connect to them.
+# the job queue's module sends them, and any feature may connect to them.
 _moments = Namespace()
 #: A process that runs jobs, not requests, starts; before it forks any. Sender: the settings.
 job_worker_starting = _moments.signal("job-worker-starting")
