@@ -123,8 +123,15 @@ SENTRY_FILES = {
     "src/{package}/sentry.py",
     "src/{package}/features/sentry.py",
     "tests/test_sentry.py",
+    "tests/plugins/sentry.py",
     "tests/support/sentry.py",
     "tests/features/test_sentry.py",
+}
+#: Tests of where two features meet: files of their own, generated with both.
+MEETING_FILES = {
+    ("opentelemetry", "database"): "tests/test_traced_queries.py",
+    ("opentelemetry", "celery"): "tests/test_traced_jobs.py",
+    ("sentry", "celery"): "tests/test_reported_jobs.py",
 }
 #: Words that would show Sentry code in a project generated without it.
 SENTRY_TRACES = re.compile(r"sentry", re.I)
@@ -133,6 +140,8 @@ OTEL_FILES = {
     "src/{package}/telemetry.py",
     "src/{package}/features/opentelemetry.py",
     "tests/test_telemetry.py",
+    "tests/plugins/opentelemetry.py",
+    "tests/support/spans.py",
 }
 #: Words that would show tracing code in a project generated without it.
 OTEL_TRACES = re.compile(r"opentelemetry|OTEL_|trace_id|span_id", re.I)
@@ -200,6 +209,13 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
         expected |= {file.format(package=package) for file in SENTRY_FILES}
     if project.answers.get("sentry", False) or project.answers.get("opentelemetry", False):
         expected |= {file.format(package=package) for file in SCRUB_FILES}
+    present = {
+        "database": database,
+        "celery": celery,
+        "sentry": project.answers.get("sentry", False),
+        "opentelemetry": project.answers.get("opentelemetry", False),
+    }
+    expected |= {file for pair, file in MEETING_FILES.items() if all(map(present.get, pair))}
     if project.answers.get("ci", "github") != "none":
         expected.add(CI_FILES[project.answers.get("ci", "github")])
         expected.add(BOT_FILES[project.answers.get("ci", "github")])

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
+from blinker import Namespace
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -33,6 +35,22 @@ PLACEHOLDER_SECRETS: Final = frozenset(
 EVERY_ENVIRONMENT: Final = frozenset({"development", "testing", "production"})
 SWITCHES: Final = {"1": True, "true": True, "yes": True, "on": True}
 SWITCHES.update({"0": False, "false": False, "no": False, "off": False})
+
+
+# Moments where features meet, named for what happens, never for the feature that sends them:
+# the job queue's module sends them, and any feature may connect to them.
+_moments = Namespace()
+#: A process that runs jobs, not requests, starts; before it forks any. Sender: the settings.
+job_worker_starting = _moments.signal("job-worker-starting")
+#: That process is ready: its pool runs. Sender: the settings.
+job_worker_ready = _moments.signal("job-worker-ready")
+#: A job starts in this process. Sender: its name; `system` names the job queue.
+job_started = _moments.signal("job-started")
+#: A job ended. Sender: its name; `system`, `outcome` (succeeded, failed, retried, ...),
+#: `seconds` it ran.
+job_ended = _moments.signal("job-ended")
+#: This process ends without running atexit (a pool process's os._exit). Sender: its pid.
+process_ending = _moments.signal("process-ending")
 
 
 def whole_number(value: str) -> int:
@@ -135,6 +153,8 @@ class Feature:
     derived: Callable[[Mapping[str, Any]], dict[str, Any]] = nothing_derived
     #: Binds it to an app; create_app calls it.
     init_app: Callable[[Flask], None] = nothing_to_bind
+    #: Paths that are no traffic (a scrape, say): never traced.
+    quiet_paths: tuple[str, ...] = ()
     #: What it does in gunicorn's master; gunicorn.conf.py makes them when it is read.
     server_hooks: Callable[[], ServerHooks] = ServerHooks
     #: When create_app binds it, lowest first: tracing comes before what it traces.
@@ -147,6 +167,11 @@ def enabled() -> tuple[Feature, ...]:
     names = sorted(module.name for module in pkgutil.iter_modules(__path__))
     found = [importlib.import_module(f"{__name__}.{name}").FEATURE for name in names]
     return tuple(sorted(found, key=lambda feature: feature.order))
+
+
+def quiet_paths() -> tuple[str, ...]:
+    """Return the paths every feature says are no traffic."""
+    return tuple(path for feature in enabled() for path in feature.quiet_paths)
 
 
 def settings() -> tuple[Setting, ...]:

@@ -14,17 +14,16 @@ from flask_sqlalchemy import SQLAlchemy
 # Logging is the app's (JSON lines): unlike Alembic's default env.py, no fileConfig here.
 log = logging.getLogger("alembic.env")
 db = cast(SQLAlchemy, current_app.extensions["sqlalchemy"])
-{%- if celery and celery_broker == "rabbitmq" %}
-#: The tables Celery's result store creates in this database: not the models', never dropped.
-CELERY_TABLES = frozenset({"celery_taskmeta", "celery_tasksetmeta"})
+#: Tables another library keeps in this database (FOREIGN_TABLES, which a feature may set):
+#: not the models', never dropped.
+FOREIGN_TABLES: frozenset[str] = frozenset(current_app.config.get("FOREIGN_TABLES", ()))
 
 
 def include_object(
     obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
 ) -> bool:
-    """Leave Celery's result tables out of what autogenerate compares."""
-    return not (type_ == "table" and name in CELERY_TABLES)
-{%- endif %}
+    """Leave the tables other libraries keep here out of what autogenerate compares."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def skip_empty_revision(
@@ -43,9 +42,7 @@ def options() -> dict[str, Any]:
     return {
         "target_metadata": db.metadata,
         "compare_type": True,
-{%- if celery and celery_broker == "rabbitmq" %}
         "include_object": include_object,
-{%- endif %}
         **configured,
     }
 
