@@ -39,6 +39,7 @@ COMMON_FILES = {
     "tests/test_background.py",
     "tests/conftest.py",
     "tests/plugins/__init__.py",
+    "tests/features/__init__.py",
     "tests/test_config.py",
     "tests/test_dependencies.py",
     "tests/test_docs.py",
@@ -92,6 +93,7 @@ DATABASE_FILES = {
     "tests/support/database.py",
     "src/{package}/features/database.py",
     "tests/plugins/database.py",
+    "tests/features/test_database.py",
 }
 #: What database=postgresql adds: the template's own tests/support/outage.py, by a symlink.
 POSTGRES_FILES = {"tests/support/outage.py"}
@@ -104,6 +106,7 @@ CELERY_FILES = {
     "tests/test_jobs.py",
     "tests/test_tasks.py",
     "tests/test_worker.py",
+    "tests/features/test_celery.py",
 }
 #: What metrics=true (the default) adds.
 METRICS_FILES = {
@@ -122,6 +125,7 @@ SENTRY_FILES = {
     "tests/test_sentry.py",
     "tests/plugins/sentry.py",
     "tests/support/sentry.py",
+    "tests/features/test_sentry.py",
 }
 #: Tests of where two features meet: files of their own, generated with both.
 MEETING_FILES = {
