@@ -239,9 +239,9 @@ SAFE_CALLS = frozenset({"isinstance", "len", "getattr", "hasattr", "callable", "
 #: Adding to a list or set never raises: teardown handlers in tests record with these.
 CONTAINER_GROWTH = frozenset({"append", "appendleft", "add"})
 LOG_METHODS = frozenset({"debug", "info", "warning", "error", "exception", "critical", "log"})
-# The one secret vocabulary: the service's config check (config.py holds a copy, as the
-# service never imports tools/), the post-generation validation (hooks/checks.py imports it
-# from here) and doctor. tests/test_hooks.py holds the three to the same words.
+# The one secret vocabulary: the service's config check (its features/__init__.py holds a
+# copy, as the service never imports tools/), the post-generation validation (hooks/checks.py
+# imports it from here) and doctor. tests/test_hooks.py holds the three to the same words.
 #: Names that hold a secret.
 SECRET_NAME = re.compile(
     r"secret|passw(or)?d|token|api_?key|private_?key|credential|access_?key|salt", re.IGNORECASE

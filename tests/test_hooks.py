@@ -23,8 +23,8 @@ from hooks.conflicts import find_conflicts, format_conflicts
 from hooks.files import Problem, iter_files
 
 REPO = Path(__file__).resolve().parent.parent
-#: The service's configuration, with its copy of the placeholder secrets.
-CONFIG = REPO / "template/src/{{package_name}}/config.py.jinja"
+#: What a feature declares itself with, among it the service's copy of the placeholder secrets.
+CONFIG = REPO / "template/src/{{package_name}}/features/__init__.py"
 runner = CliRunner()
 
 

@@ -38,6 +38,8 @@ COMMON_FILES = {
     "tests/test_api.py",
     "tests/test_background.py",
     "tests/conftest.py",
+    "tests/plugins/__init__.py",
+    "tests/features/__init__.py",
     "tests/test_config.py",
     "tests/test_dependencies.py",
     "tests/test_docs.py",
@@ -69,6 +71,7 @@ PACKAGE_FILES = {
     "config.py",
     "dependencies.py",
     "errors.py",
+    "features/__init__.py",
     "health.py",
     "logs.py",
     "openapi.py",
@@ -88,6 +91,9 @@ DATABASE_FILES = {
     "tests/test_extensions.py",
     "tests/test_items.py",
     "tests/support/database.py",
+    "src/{package}/features/database.py",
+    "tests/plugins/database.py",
+    "tests/features/test_database.py",
 }
 #: What database=postgresql adds: the template's own tests/support/outage.py, by a symlink.
 POSTGRES_FILES = {"tests/support/outage.py"}
@@ -96,22 +102,47 @@ CELERY_FILES = {
     "src/{package}/jobs.py",
     "src/{package}/tasks.py",
     "src/{package}/worker.py",
+    "src/{package}/features/celery.py",
     "tests/test_jobs.py",
     "tests/test_tasks.py",
     "tests/test_worker.py",
+    "tests/features/test_celery.py",
 }
 #: What metrics=true (the default) adds.
-METRICS_FILES = {"src/{package}/metrics.py", "tests/test_metrics.py"}
+METRICS_FILES = {
+    "src/{package}/metrics.py",
+    "src/{package}/features/metrics.py",
+    "tests/test_metrics.py",
+}
 #: Words that would show metrics code in a project generated without it.
 # Not OpenTelemetry's meter API (`opentelemetry.metrics`), nor an autoscaler's `metrics:`.
 METRICS_TRACES = re.compile(r"prometheus|(?<!opentelemetry\.)metrics(?!:$)", re.I | re.M)
 #: What sentry=true adds.
 # tests/support/sentry.py is the template's own stand-in, by a symlink.
-SENTRY_FILES = {"src/{package}/sentry.py", "tests/test_sentry.py", "tests/support/sentry.py"}
+SENTRY_FILES = {
+    "src/{package}/sentry.py",
+    "src/{package}/features/sentry.py",
+    "tests/test_sentry.py",
+    "tests/plugins/sentry.py",
+    "tests/support/sentry.py",
+    "tests/features/test_sentry.py",
+}
+#: Tests of where two features meet: files of their own, generated with both.
+MEETING_FILES = {
+    ("opentelemetry", "database"): "tests/test_traced_queries.py",
+    ("opentelemetry", "celery"): "tests/test_traced_jobs.py",
+    ("sentry", "celery"): "tests/test_reported_jobs.py",
+}
 #: Words that would show Sentry code in a project generated without it.
 SENTRY_TRACES = re.compile(r"sentry", re.I)
 #: What opentelemetry=true adds.
-OTEL_FILES = {"src/{package}/telemetry.py", "tests/test_telemetry.py"}
+OTEL_FILES = {
+    "src/{package}/telemetry.py",
+    "src/{package}/features/opentelemetry.py",
+    "tests/test_telemetry.py",
+    "tests/plugins/opentelemetry.py",
+    "tests/support/spans.py",
+}
 #: Words that would show tracing code in a project generated without it.
 OTEL_TRACES = re.compile(r"opentelemetry|OTEL_|trace_id|span_id", re.I)
 #: What sentry=true or opentelemetry=true adds: the scrubbing of what both send out.
@@ -178,6 +209,13 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
         expected |= {file.format(package=package) for file in SENTRY_FILES}
     if project.answers.get("sentry", False) or project.answers.get("opentelemetry", False):
         expected |= {file.format(package=package) for file in SCRUB_FILES}
+    present = {
+        "database": database,
+        "celery": celery,
+        "sentry": project.answers.get("sentry", False),
+        "opentelemetry": project.answers.get("opentelemetry", False),
+    }
+    expected |= {file for pair, file in MEETING_FILES.items() if all(map(present.get, pair))}
     if project.answers.get("ci", "github") != "none":
         expected.add(CI_FILES[project.answers.get("ci", "github")])
         expected.add(BOT_FILES[project.answers.get("ci", "github")])
@@ -344,7 +382,6 @@ def test_answers_reach_the_files(copie: Any) -> None:
     conf = (project.path / "gunicorn.conf.py").read_text()
     assert 'worker_class = "gevent"' in conf
     assert "worker_connections" in conf
-    assert "threads =" not in conf
     answers = (project.path / ".copier-answers.yml").read_text()
     assert "worker_class: gevent" in answers
     assert "validate_output" not in answers  # hidden: never recorded

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Literal
+from typing import Final, Literal
 
 from flask import Blueprint, Flask, current_app
 
@@ -15,6 +15,8 @@ from .openapi import Answer, operation
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
+#: The orchestrator's probes: no traffic.
+PROBE_PATHS: Final = ("/livez", "/readyz")
 
 #: A readiness check returns when its dependency answers and raises when it does not.
 ReadinessCheck = Callable[[], object]
