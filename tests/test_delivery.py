@@ -267,8 +267,9 @@ def test_a_worker_pod_outlasts_its_longest_job(
     """SIGTERM lets the running jobs finish: the grace period is above the hard time limit."""
     project = rendered(name)
     pod = pod_specs(project)["worker.yaml"]
-    (config,) = project.path.glob("src/*/config.py")
-    (default,) = re.findall(r"^ +CELERY_TASK_TIME_LIMIT = (\d+)$", config.read_text(), re.M)
+    (declared,) = project.path.glob("src/*/features/celery.py")  # the job queue's settings
+    setting = r'Setting\("CELERY_TASK_TIME_LIMIT", \w+, default=(\d+)\)'
+    (default,) = re.findall(setting, declared.read_text())
     limit = int(env_of(container_named(pod, "worker")).get("CELERY_TASK_TIME_LIMIT", default))
     assert pod["terminationGracePeriodSeconds"] > limit
 
