@@ -270,7 +270,9 @@ def test_update_branches_what_applies_cleanly_and_leaves_the_rest(fleet: Fleet) 
     assert result.exit_code == 1, result.output  # some were left alone
     report = {entry["service"]: entry for entry in json.loads(result.stdout)}
     updated = {name for name in EXPECTED if report[fleet[name]]["branch"]}
-    assert updated == {"behind", "behind-celery", "behind-edited", "behind-by-url"}
+    behind = {"behind", "behind-celery", "behind-edited", "behind-by-url"}
+    # Why one was not branched, should it ever not be (CI saw behind-edited once).
+    assert updated == behind, {name: report[fleet[name]] for name in behind - updated}
     after = snapshot(fleet)
     for name in EXPECTED:
         if name in before:
