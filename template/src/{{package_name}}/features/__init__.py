@@ -6,8 +6,8 @@ it derives from them, and how it binds to an app (create_app calls it). Where tw
 meet, in a job worker, say, they meet through a shared signal either side may connect to,
 never by naming each other.
 
-A module here imports nothing from the service at its top: declaring a feature costs nothing,
-and binding it imports what it needs then.
+A module here imports nothing of the service at its top but this folder's vocabulary below:
+declaring a feature costs nothing, and binding it imports what it needs then.
 """
 
 from __future__ import annotations
