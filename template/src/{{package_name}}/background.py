@@ -3,8 +3,8 @@
 A function handed to `threading.Thread` or `executor.submit` from a view runs after the
 request context is gone (or beside it, in another thread, where it never was): `request`,
 `session` and `current_app` raise "Working outside of ... context". `carry(fn)` captures
-the app and the request id when called in the view, and runs `fn` inside
-`app.app_context()` with that id on every log line it writes.
+the app, the request id and the request's log fields when called in the view, and runs
+`fn` inside `app.app_context()` with them on every log line it writes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import current_app
 
-from .logs import current_request_id, request_id_scope
+from .logs import current_fields, current_request_id, log_fields, request_id_scope
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -27,12 +27,13 @@ class RequestBoundError(RuntimeError):
 
 
 def carry(fn: Callable[P, T]) -> Callable[P, T]:
-    """Return `fn` bound to the current app and request id, to run in any thread later."""
+    """Return `fn` bound to the current app, request id and log fields, to run later."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     request_id = current_request_id()
+    fields = current_fields()
 
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        with app.app_context(), request_id_scope(request_id):
+        with app.app_context(), request_id_scope(request_id), log_fields(**fields):
             try:
                 return fn(*args, **kwargs)
             except RuntimeError as error:

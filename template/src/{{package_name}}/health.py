@@ -55,14 +55,16 @@ def add_readiness_check(app: Flask, name: str, check: ReadinessCheck) -> None:
 
 
 @bp.get("/livez")
-@operation({200: Answer(Liveness, example={"status": "ok"})})
+@operation({200: Answer(Liveness, example={"status": "ok"})}, public=True)
 def live() -> Liveness:
     """Answer 200 while the process serves requests; touch nothing external."""
     return {"status": "ok"}
 
 
 @bp.get("/readyz")
-@operation({200: Answer(Readiness, example=READY), 503: Answer(Unready, example=UNREADY)})
+@operation(
+    {200: Answer(Readiness, example=READY), 503: Answer(Unready, example=UNREADY)}, public=True
+)
 def ready() -> tuple[Readiness, int]:
     """Run every readiness check: 200 when all pass, 503 naming each that failed."""
     checks: dict[str, ReadinessCheck] = current_app.extensions.get("readiness_checks", {})

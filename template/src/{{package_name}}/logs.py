@@ -1,7 +1,9 @@
 """JSON log lines on stdout, one schema for every logger, and the request id they carry.
 
 The id is kept here, where logging lives: the access-log middleware (request_log.py), jobs
-and threads set it and read it through this module, never the reverse.
+and threads set it and read it through this module, never the reverse. So are the fields a
+request adds to its lines (`log_fields`, the caller's `sub`, say), which the work it starts,
+threads and jobs, carries on.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ SERVICE_LOGGER: Final = __name__.rpartition(".")[0]
 #: The most a library logs: its DEBUG floods a screen (every connection a client opens, the
 #: arguments of every call) and may carry request data, so LOG_LEVEL=DEBUG is the service's.
 LIBRARY_LEVEL: Final = logging.INFO
+#: The field that names who made the request, where a feature checks callers: the subject
+#: (`sub`) of their credentials, an opaque id, never a name or an address.
+CALLER: Final = "sub"
 #: Fields added to every line written in this context (a job's id and name, say).
 _context_fields: ContextVar[Mapping[str, object]] = ContextVar(
     "log_fields", default=MappingProxyType({})
@@ -45,6 +50,11 @@ def log_fields(**fields: object) -> Iterator[None]:
         yield
     finally:
         _context_fields.reset(token)
+
+
+def current_fields() -> Mapping[str, object]:
+    """Return the fields `log_fields` adds to every line in this context."""
+    return _context_fields.get()
 
 
 class RequestIdFilter(logging.Filter):
