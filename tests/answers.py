@@ -144,6 +144,7 @@ NAMED: dict[str, dict[str, Value]] = {
         "metrics": True,
         "sentry": True,
         "opentelemetry": True,
+        "auth": "oidc",
         "docker": True,
         "kubernetes": True,
     },

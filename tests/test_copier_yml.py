@@ -35,6 +35,7 @@ def test_public_answer_keys_are_stable() -> None:
         "metrics",
         "sentry",
         "opentelemetry",
+        "auth",
         "docker",
         "ci",
         "kubernetes",

@@ -127,6 +127,17 @@ SENTRY_FILES = {
     "tests/support/sentry.py",
     "tests/features/test_sentry.py",
 }
+OIDC_FILES = {
+    "src/{package}/oidc.py",
+    "src/{package}/features/oidc.py",
+    "tests/plugins/oidc.py",
+    "tests/support/oidc.py",
+    "tests/features/test_oidc.py",
+}
+#: Words that would show the caller checks in a project generated without them. The views'
+#: `scopes=` and `public=` are route metadata every answer has, and the README says
+#: `auth=oidc` where it says what `none` means.
+OIDC_TRACES = re.compile(r"(?<!auth=)oidc|jwt|jwks|dev-token|bearer realm", re.I)
 #: Tests of where two features meet: files of their own, generated with both.
 MEETING_FILES = {
     ("opentelemetry", "database"): "tests/test_traced_queries.py",
@@ -209,6 +220,8 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
         expected |= {file.format(package=package) for file in SENTRY_FILES}
     if project.answers.get("sentry", False) or project.answers.get("opentelemetry", False):
         expected |= {file.format(package=package) for file in SCRUB_FILES}
+    if project.answers.get("auth", "none") == "oidc":
+        expected |= {file.format(package=package) for file in OIDC_FILES}
     present = {
         "database": database,
         "celery": celery,
@@ -235,7 +248,7 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
     assert not doctor.is_symlink()
     assert doctor.read_bytes() == (TEMPLATE / "hooks" / "doctor.py").read_bytes()
     # The stand-ins are the template's own, byte for byte: one copy serves both suites.
-    for stand_in in ("outage.py", "sentry.py"):
+    for stand_in in ("outage.py", "sentry.py", "oidc.py"):
         copy = project.path / "tests" / "support" / stand_in
         if copy.exists():
             assert not copy.is_symlink()
@@ -251,6 +264,7 @@ LEFT_OUT = [
     ("ci", matrix_sets(lambda answers: answers.get("ci") == "none"), CI_TRACES),
     ("kubernetes", matrix_sets(lambda answers: not answers.get("kubernetes")), KUBERNETES_TRACES),
     ("docker", matrix_sets(lambda answers: answers.get("docker") is False), DOCKER_TRACES),
+    ("auth", matrix_sets(lambda answers: answers.get("auth", "none") == "none"), OIDC_TRACES),
     # Celery's validation.py uses pydantic, a database word: only sets without both.
     (
         "database",
