@@ -61,3 +61,21 @@ def test_no_construct_names_two_options_and_few_name_one() -> None:
     assert both == []
     total = sum(len(found) for found in counted.values())
     assert total <= MOST, f"{total} constructs name a question; the most is {MOST}"
+
+
+#: What only the feature that checks callers may say: its condition, its settings, its words.
+CALLER_CHECK = re.compile(r"\bauth\s*[!=]=|oidc|OIDC_|\bjwks?\b|dev-token", re.I)
+#: The core sentence for `auth=none`, which names the answer to type instead.
+ANSWER_TO_TYPE = "auth=oidc`"
+#: Every dependency's module and distribution names, which each feature adds to.
+NAMES = "includes/reserved_names.yml"
+
+
+def test_the_auth_option_reaches_only_its_own_files() -> None:
+    """Issue 29's measure of the layout: an option is copier.yml and files of its own."""
+    reaching = []
+    for path, text in template_files().items():
+        own = "oidc" in path  # its fragments' folder, or a name under its condition
+        if not own and path != NAMES and CALLER_CHECK.search(text.replace(ANSWER_TO_TYPE, "")):
+            reaching.append(path)
+    assert reaching == []
