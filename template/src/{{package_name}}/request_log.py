@@ -7,8 +7,9 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 import orjson
@@ -26,6 +27,8 @@ REQUEST_ID_HEADER: Final = "X-Request-ID"
 STARTED_KEY: Final = "request_log.started"
 #: Where a feature puts fields of its own for the access line (a trace's ids, say).
 FIELDS_KEY: Final = "request_log.fields"
+#: The fields of a request no feature added to: one mapping, not one per request.
+NO_FIELDS: Final[Mapping[str, object]] = MappingProxyType({})
 #: An incoming id is kept only when it is short and cannot forge or break a log line.
 WELL_FORMED_ID: Final = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
 
@@ -87,7 +90,7 @@ class RequestLog:
         """Write the access line of one answered request; `size` is None when streamed."""
         method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
         fields = {
-            **environ.get(FIELDS_KEY, {}),
+            **environ.get(FIELDS_KEY, NO_FIELDS),
             "method": method,
             "path": path,
             "status": status,
