@@ -1,4 +1,4 @@
-"""The generated README's first-run block, run as a newcomer runs it, for four answer sets.
+"""The generated README's first-run block, run as a newcomer runs it, for five answer sets.
 
 A fresh copy; then the block's commands in order, each as written (`cp .env.example .env`,
 `createdb`, `flask db upgrade`, `flask run --debug`, the `celery worker` in another
@@ -29,7 +29,7 @@ from tests.support.served import free_port, wait_until
 
 pytestmark = pytest.mark.slow
 
-#: The four answer sets the issue names, and the marks of the services each one needs.
+#: The answer sets the issues name, and the marks of the services each one needs.
 FIRST_RUNS = [
     pytest.param({}, id="defaults"),
     pytest.param({"database": "none"}, id="no-database"),
@@ -43,6 +43,8 @@ FIRST_RUNS = [
         id="celery-rabbitmq",
         marks=pytest.mark.broker,
     ),
+    # Callers need a token: the README's "Callers" section says how to get one.
+    pytest.param({"auth": "oidc"}, id="oidc"),
 ]
 #: Seconds the first `uv run` of a command may take: it installs the project first.
 FIRST_START = 180.0
@@ -94,12 +96,25 @@ def in_another_terminal(
             process.wait(timeout=10)
 
 
-def call(port: int, method: str, path: str, body: object = None) -> tuple[int, Any]:
+def token_command(project: Rendered) -> str:
+    """Return the command of the README's "Callers" section that prints a token."""
+    readme = (project.path / "README.md").read_text()
+    found = re.search(r"^TOKEN=\$\((.*)\)$", readme, re.M)
+    assert found, "no token command in the generated README"
+    return found[1]
+
+
+def call(
+    port: int, method: str, path: str, body: object = None, token: str | None = None
+) -> tuple[int, Any]:
     """Send one JSON request to the development server; return the status and JSON body."""
     data = None if body is None else json.dumps(body).encode()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     try:
-        connection.request(method, path, data, {"Content-Type": "application/json"})
+        connection.request(method, path, data, headers)
         reply = connection.getresponse()
         return reply.status, json.loads(reply.read() or b"null")
     finally:
@@ -147,8 +162,14 @@ def test_the_first_run_works_as_written(copie: Any, answers: dict[str, Any]) -> 
                 done = project.run("bash", "-c", command, timeout=FIRST_START)
                 assert done.returncode == 0, f"{command}:\n{done.stdout}{done.stderr}"
         wait_until(lambda: answering(port), "the development server did not answer", FIRST_START)
+        token = None
+        if answers.get("auth") == "oidc":
+            assert call(port, "POST", "/api/items", {"name": "Tea"})[0] == 401
+            printed = project.run("bash", "-c", token_command(project), timeout=FIRST_START)
+            assert printed.returncode == 0, printed.stdout + printed.stderr
+            token = printed.stdout.strip()
         if answers.get("database") != "none":
-            status, item = call(port, "POST", "/api/items", {"name": "Tea"})
+            status, item = call(port, "POST", "/api/items", {"name": "Tea"}, token)
             assert status == 201, item
         if answers.get("celery"):
             assert worker is not None, f"the block starts no worker: {block}"
