@@ -46,7 +46,8 @@ def bad_tokens(provider: IdentityProvider, scope: str) -> dict[str, str]:
     """Return every kind of bad token granting `scope`, by name."""
     good = provider.sign(scope=scope)
     head, body, signature = good.split(".")
-    kid = provider.keys[0].kid
+    key = provider.keys[0]
+    kid = key.kid
     now = int(time.time())
     return {
         "alg-none": f"{segment({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{body}.",
@@ -59,6 +60,8 @@ def bad_tokens(provider: IdentityProvider, scope: str) -> dict[str, str]:
         "unknown-kid": provider.sign(SigningKey.new("made-up", "ES256"), scope=scope),
         "another-key-with-a-known-kid": provider.sign(SigningKey.new(kid), scope=scope),
         "es256-on-the-rsa-key-s-kid": provider.sign(SigningKey.new(kid, "ES256"), scope=scope),
+        # Signed by the provider's own key, with an algorithm OIDC_ALGORITHMS leaves out.
+        "ps256-not-accepted": provider.sign(SigningKey(kid, key.private, "PS256"), scope=scope),
         "truncated": good[: len(good) // 2],
         "signature-cut": f"{head}.{body}.{signature[:-8]}",
         "padded": f"{head}.{body}.{signature}====",
