@@ -38,6 +38,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "kubernetes": True,
     },
     "celery-redis": {"celery": True, "sentry": True},
+    # A resource server: callers need a token of the identity provider OIDC_ISSUER names.
+    "oidc": {"auth": "oidc"},
     "gevent-py313": {
         "worker_class": "gevent",
         "python_version": "3.13",
