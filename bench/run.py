@@ -38,6 +38,8 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PACKAGE = "example_service"
+#: The default project slug: the audience its tokens are for (OIDC_AUDIENCE's default).
+SLUG = "example-service"
 BARE_APP = """\
 from flask import Flask
 
@@ -54,14 +56,31 @@ def work() -> dict[str, str]:
     return {"status": "ok"}
 """
 #: The generated service with the bare app's /work: a view its metrics count (/livez is not).
+#: Two more with the same body, for the auth rows: one needing a scope, one public. With
+#: auth=none neither is checked; with auth=oidc only the first is (/work needs a token too).
 GENERATED_APP = f"""\
+from {PACKAGE}.openapi import operation
 from {PACKAGE}.wsgi import app
 
 
 @app.get("/work")
 def work() -> dict[str, str]:
     return {{"status": "ok"}}
+
+
+@app.get("/work/read")
+@operation({{200: dict}}, scopes=["items:read"])
+def work_read() -> dict[str, str]:
+    return {{"status": "ok"}}
+
+
+@app.get("/work/public")
+@operation({{200: dict}}, public=True)
+def work_public() -> dict[str, str]:
+    return {{"status": "ok"}}
 """
+#: The view a token must grant a scope for, and the same view public.
+PROTECTED, PUBLIC = "/work/read", "/work/public"
 #: The settings both servers share; the generated one reads them from its environment.
 SERVER_ENV = {"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "4", "GUNICORN_KEEPALIVE": "5"}
 BARE_ARGS = ["-w", "1", "-k", "gthread", "--threads", "4", "--keep-alive", "5"]
@@ -92,8 +111,12 @@ FEATURES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
         {"opentelemetry": "true"},
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"},
     ),
+    # Keys are fetched on the first request that needs them; the auth rows serve it with
+    # the issuer of a stand-in provider instead.
+    "auth oidc": ({"auth": "oidc"}, {"OIDC_ISSUER": "http://127.0.0.1:9"}),
 }
 DEFAULTS = "defaults (SQLite, metrics)"
+OIDC = "auth oidc"
 TARGETS = {
     "steady": "≥ 0.90, lowest run ≥ 0.87",
     "recycled": "≥ 0.97 (within 3 %)",
@@ -102,6 +125,7 @@ TARGETS = {
     "p99": "≤ 1.2",
     "green": "≤ 8 s (defaults)",
     "doctor": "≥ 10,000 lines/s",
+    "auth": "≥ 0.90 (verification < 10 %)",
 }
 
 
@@ -140,7 +164,7 @@ SMOKE = Settings(
     overload=16,
     memory_requests=1_000,
     repeats=1,
-    features=(DEFAULTS, "metrics off"),
+    features=(DEFAULTS, "metrics off", OIDC),
     green_sets=("defaults",),
     green_repeats=1,
     doctor_lines=2_000,
@@ -240,15 +264,22 @@ class Load:
     p99_ms: float
 
 
-def load(port: int, settings: Settings, path: str = "/livez", recycling: bool = False) -> Load:
-    """Drive GET `path` with wrk and parse its throughput and latency percentiles.
+def load(
+    port: int,
+    settings: Settings,
+    path: str = "/livez",
+    recycling: bool = False,
+    headers: tuple[str, ...] = (),
+) -> Load:
+    """Drive GET `path` with wrk, sending `headers`; parse its throughput and latency.
 
     A recycling server closes the keep-alive connections of each worker it replaces, which
     wrk counts as read errors: allowed there, as any client reconnects. Nothing else is.
     """
+    sent = [argument for header in headers for argument in ("-H", header)]
     output = run(
         *pinned(1), "wrk", "-t1", f"-c{settings.connections}", f"-d{settings.seconds}s",
-        "--latency", f"http://127.0.0.1:{port}{path}",
+        *sent, "--latency", f"http://127.0.0.1:{port}{path}",
     )  # fmt: skip
     errors = re.search(
         r"Socket errors: connect (\d+), read \d+, write (\d+), timeout (\d+)", output
@@ -260,10 +291,14 @@ def load(port: int, settings: Settings, path: str = "/livez", recycling: bool = 
 
 
 def throughput(
-    port: int, settings: Settings, path: str = "/livez", recycling: bool = False
+    port: int,
+    settings: Settings,
+    path: str = "/livez",
+    recycling: bool = False,
+    headers: tuple[str, ...] = (),
 ) -> float:
     """Return the requests per second of one `load`."""
-    return load(port, settings, path, recycling).rps
+    return load(port, settings, path, recycling, headers).rps
 
 
 def tail(port: int, settings: Settings, path: str) -> float:
@@ -290,15 +325,17 @@ def worker_memory(master: int) -> int:
     sys.exit("no gunicorn worker found")
 
 
-def requests(port: int, count: int) -> None:
-    """Send `count` GET /livez on one keep-alive connection."""
+def requests(
+    port: int, count: int, path: str = "/livez", headers: dict[str, str] | None = None
+) -> None:
+    """Send `count` GET `path` with `headers` on one keep-alive connection."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     for _ in range(count):
-        connection.request("GET", "/livez")
+        connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
         response.read()
         if response.status != 200:
-            sys.exit(f"/livez answered {response.status}")
+            sys.exit(f"{path} answered {response.status}")
 
 
 def copy_command(into: Path, answers: dict[str, str]) -> list[str | Path]:
@@ -453,6 +490,65 @@ def served_rows(work: Path, projects: dict[str, Path], settings: Settings) -> di
     return rows
 
 
+def auth_rows(work: Path, projects: dict[str, Path], settings: Settings) -> dict[str, str]:
+    """Serve an authenticated GET against the same view unchecked, side by side.
+
+    A stand-in provider (tests/support/oidc.py) runs in this process with an RS256 and an
+    ES256 key; the auth=oidc service trusts it, with its settings' defaults. Every request
+    carries a token granting the view's scope (RS256 unless the row says ES256), so each
+    server parses the same request: the public view and the auth=none service ignore it.
+    """
+    sys.path.insert(0, str(REPOSITORY))
+    from tests.support.oidc import IdentityProvider, SigningKey
+
+    keys = [SigningKey.new("rs256", "RS256"), SigningKey.new("es256", "ES256")]
+    provider = IdentityProvider(SLUG, keys=keys).start()
+    day = int(time.time()) + 86_400  # outlives the run (the provider's default is 5 minutes)
+    tokens = {key.algorithm: provider.sign(key, scope="items:read", exp=day) for key in keys}
+    headers = {name: (f"Authorization: Bearer {token}",) for name, token in tokens.items()}
+    env = base_env() | STEADY
+    none_project, oidc_project = projects[DEFAULTS], projects[OIDC]
+    try:
+        with ExitStack() as stack:
+            none = stack.enter_context(
+                serving(generated_server(none_project, work), none_project, env)
+            )
+            oidc_env = env | {"OIDC_ISSUER": provider.issuer}
+            oidc = stack.enter_context(
+                serving(generated_server(oidc_project, work), oidc_project, oidc_env)
+            )
+            served = [
+                (none.port, PROTECTED, headers["RS256"]),  # not checked: auth=none
+                (oidc.port, PUBLIC, headers["RS256"]),
+                (oidc.port, PROTECTED, headers["RS256"]),
+                (oidc.port, PROTECTED, headers["ES256"]),
+            ]
+            for port, path, (header,) in served:  # warm-up; the first token fetches the keys
+                name, _, value = header.partition(": ")
+                requests(port, 500, path, {name: value})
+            taken = rounds_of(
+                [
+                    functools.partial(throughput, port, settings, path, headers=sent)
+                    for port, path, sent in served
+                ],
+                settings.rounds,
+            )
+    finally:
+        provider.stop()
+    rs256 = [r[2] / r[1] for r in taken]
+    added = [(1 / r[2] - 1 / r[1]) * 1e6 for r in taken]
+    es256 = [r[3] / r[2] for r in taken]
+    es_added = [(1 / r[3] - 1 / r[2]) * 1e6 for r in taken]
+    rates = f"{statistics.median(r[2] for r in taken):.0f} / "
+    rates += f"{statistics.median(r[1] for r in taken):.0f} req/s"
+    return {
+        "auth": f"{with_range(rs256)}; {rates}, {statistics.median(added):+.0f} µs a request",
+        "auth_es256": f"{with_range(es256)}; {statistics.median(es_added):+.0f} µs a request",
+        "auth_none": with_range([r[2] / r[0] for r in taken]),
+        "auth_hook": with_range([r[1] / r[0] for r in taken]),
+    }
+
+
 def with_range(values: list[float]) -> str:
     """Format ratios as their median and, when there are several, their range."""
     median = f"{statistics.median(values):.2f}"
@@ -500,6 +596,8 @@ def measure(work: Path, settings: Settings) -> dict[str, str]:
         for index, name in enumerate(settings.features)
     }
     rows = served_rows(work, projects, settings)
+    if OIDC in projects:
+        rows |= auth_rows(work, projects, settings)
     cold = cold_starts(work, projects, settings)
     rows["cold"] = f"{cold[DEFAULTS]:.0f} ms / {cold['bare']:.0f} ms"
     for name in settings.features[1:]:
@@ -538,6 +636,15 @@ ROWS = [
     ),
     ("thousand", "throughput recycling every 1,000 requests (the old default) / steady", ""),
     ("bare_thousand", "bare Flask recycling every 1,000 requests / bare steady", ""),
+    (
+        "auth",
+        "authenticated GET (auth=oidc, an RS256 token granting the view's scope) / the same "
+        "view public, same service and request (median of rounds, range)",
+        "auth",
+    ),
+    ("auth_es256", "the same with an ES256 token / with the RS256 token", ""),
+    ("auth_none", "the same authenticated GET / the same view with auth=none (the defaults)", ""),
+    ("auth_hook", "the public view with auth=oidc / the same with auth=none", ""),
     ("p99", "latency p99 at 64 connections, one worker: generated / bare", "p99"),
     ("growth", "worker memory growth (RSS), steady", "growth"),
     ("memory", "worker RSS after 2,000 requests: defaults / bare", ""),

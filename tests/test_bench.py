@@ -31,6 +31,12 @@ ROWS = [
     "with metrics off (metrics=false)",
     "cold start added by metrics off",
     "worker RSS added by metrics off",
+    "authenticated GET (auth=oidc, an RS256 token",
+    "the same with an ES256 token / with the RS256 token",
+    "the same authenticated GET / the same view with auth=none",
+    "the public view with auth=oidc / the same with auth=none",
+    "cold start added by auth oidc",
+    "worker RSS added by auth oidc",
 ]
 
 
