@@ -109,9 +109,14 @@ def doctor(
         list[str] | None,
         typer.Option(help="Not these rule ids (repeat it, or separate with commas)."),
     ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 2 when a file could not be checked (parsed).")
+    ] = False,
 ) -> None:
     """Find the Flask production pitfalls in any codebase: exit 1 when found, 2 on bad usage."""
-    report, errors, status = analysis.run(paths, select or (), ignore or (), output.value)
+    report, errors, status = analysis.run(
+        paths, select or (), ignore or (), output.value, strict=strict
+    )
     if report:
         typer.echo(report)
     for error in errors:

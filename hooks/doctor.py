@@ -8,8 +8,9 @@ standard library's `ast` and imports nothing it checks, so Copier's post-generat
 can run it, and so can any project: this one file is the whole tool.
 
 Exit status: 0 when nothing is found, 1 when something is, 2 on bad usage or a file that
-cannot be read (the other files are still checked). `# doctor: ignore[FD101]` at the end
-of a line silences that rule on that line.
+cannot be read (the other files are still checked). A file this Python cannot parse is a
+limit of the run, said once on stderr with the version it needs; `--strict` makes it exit 2.
+`# doctor: ignore[FD101]` at the end of a line silences that rule on that line.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,12 +43,6 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
-        Rule(
-            "FD001",
-            "syntax-error",
-            "Python cannot parse this file, so nothing else in it was checked.",
-            "Fix the syntax error; `python -m py_compile FILE` shows it.",
-        ),
         Rule(
             "FD101",
             "request-context-in-background",
@@ -988,15 +986,13 @@ def check_source(
     real_path: Path | None = None,
     test_code: bool | None = None,
 ) -> tuple[list[Finding], ModuleFacts]:
-    """Check one module's source; return its findings and what cross-file rules need."""
+    """Check one module's source; return its findings and what cross-file rules need.
+
+    Raise SyntaxError (or ValueError, for a NUL byte before Python 3.12) when this Python
+    cannot parse it: that is a limit of the run, which check_paths reports as one.
+    """
     file = real_path or Path(path)
-    try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError as error:
-        finding = Finding(
-            path, error.lineno or 1, error.offset or 1, "FD001", f"cannot parse: {error.msg}"
-        )
-        return [finding], ModuleFacts(path, file)
+    tree = ast.parse(text, filename=path)
     checker = ModuleChecker(path, tree, _package_of(file.resolve()) if real_path else file)
     checker.run(_is_test_file(file) if test_code is None else test_code)
     findings = checker.findings
@@ -1064,26 +1060,165 @@ def _ignored(lines: Sequence[str], finding: Finding) -> bool:
     return match is not None and finding.rule in re.split(r"[\s,]+", match.group(1).strip())
 
 
-def check_paths(paths: Iterable[Path], errors: list[str] | None = None) -> list[Finding]:
-    """Check every Python file under `paths`; note unreadable ones in `errors`."""
-    findings: list[Finding] = []
+@dataclass(frozen=True)
+class Limit:
+    """A file this run could not check, and why: a limit of the run, not a finding."""
+
+    path: str
+    line: int
+    message: str
+
+    def as_text(self) -> str:
+        """Say where and why, for stderr."""
+        return f"{self.path}:{self.line}: not checked: {self.message}"
+
+    def as_json(self) -> dict[str, object]:
+        """Return the limit as a JSON object."""
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    """What one run found, what it could not check, and what stopped it reading a file."""
+
+    findings: list[Finding] = field(default_factory=list)
+    limits: list[Limit] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+#: Run by a newer interpreter: parse the files named on stdin; print its version and those
+#: that parse.
+PARSE_PROBE = """
+import ast, json, sys
+parsed = []
+for path in json.load(sys.stdin):
+    try:
+        with open(path, "rb") as file:
+            ast.parse(file.read(), path)
+    except (SyntaxError, ValueError, OSError):
+        continue
+    parsed.append(path)
+print(json.dumps({"version": "%d.%d" % sys.version_info[:2], "parsed": parsed}))
+"""
+#: A version folder of pyenv (3.12.1) or uv (cpython-3.12.4-linux-x86_64-gnu); not 3.13t.
+MANAGED_VERSION = re.compile(r"(?:cpython-)?3\.(\d+)\.\d+(?:-|$)")
+
+
+def newer_pythons() -> dict[tuple[int, int], str]:
+    """Find interpreters newer than this one: pyenv's and uv's, then python3.N on PATH."""
+    here = sys.version_info[:2]
+    found: dict[tuple[int, int], str] = {}
+    home = os.path.expanduser("~")
+    managed = (
+        (f"{os.environ.get('PYENV_ROOT') or f'{home}/.pyenv'}/versions", "bin/python"),
+        (
+            os.environ.get("UV_PYTHON_INSTALL_DIR") or f"{home}/.local/share/uv/python",
+            "bin/python3",
+        ),
+    )
+    for folder, name in managed:
+        for candidate in sorted(Path(folder).glob(f"*/{name}")):
+            match = MANAGED_VERSION.match(candidate.parent.parent.name)
+            if match and (3, int(match.group(1))) > here:
+                found.setdefault((3, int(match.group(1))), str(candidate))
+    for minor in range(here[1] + 1, here[1] + 10):
+        on_path = shutil.which(f"python3.{minor}")
+        # pyenv's shims fail for a version that is installed but not selected.
+        if on_path and Path(on_path).parent.name != "shims":
+            found.setdefault((3, minor), on_path)
+    return dict(sorted(found.items()))
+
+
+def _parsed_by(executable: str, paths: list[str]) -> tuple[str, list[str]] | None:
+    """Return another interpreter's version and which of `paths` it parses; None if it fails."""
+    try:
+        # S603: the interpreter was found above; the files go in as data on stdin.
+        result = subprocess.run(  # noqa: S603
+            [executable, "-I", "-c", PARSE_PROBE],
+            input=json.dumps(paths),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        answer = json.loads(result.stdout) if result.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    if not isinstance(answer, dict) or not isinstance(answer.get("parsed"), list):
+        return None
+    return str(answer.get("version")), [p for p in answer["parsed"] if isinstance(p, str)]
+
+
+def _parse_limits(failures: dict[str, SyntaxError | ValueError]) -> list[Limit]:
+    """Say, for each file this Python cannot parse, which newer Python here can, if any.
+
+    Only to name the version: the AST stays in this process, so the file is not checked.
+    """
+    here = "{}.{}".format(*sys.version_info[:2])
+    left = dict(failures)
+    needs: dict[str, str] = {}
+    tried: list[str] = []
+    candidates = newer_pythons() if failures else {}
+    for executable in candidates.values():
+        answer = _parsed_by(executable, list(left))
+        if answer is None:
+            continue
+        version, parsed = answer
+        tried.append(version)
+        for path in set(parsed) & left.keys():
+            del left[path]
+            needs[path] = f"needs Python {version} (this is {here}): run doctor with {executable}"
+        if not left:
+            break
+    limits = []
+    for path, error in failures.items():
+        if path in needs:
+            message = needs[path]
+        else:
+            reason = error.msg if isinstance(error, SyntaxError) else str(error)
+            also = f", nor can {', '.join(tried)}" if tried else " (no newer Python found to try)"
+            message = f"Python {here} cannot parse it: {reason}{also}"
+        limits.append(Limit(path, getattr(error, "lineno", None) or 1, message))
+    return limits
+
+
+def analyse(paths: Iterable[Path]) -> Report:
+    """Check every Python file under `paths`; report files that could not be read or parsed."""
+    report = Report()
     facts: list[ModuleFacts] = []
     sources: dict[str, list[str]] = {}
+    unparsed: dict[str, SyntaxError | ValueError] = {}
     for file, relative in _python_files(paths):
         shown = str(file)
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            if errors is not None:
-                errors.append(f"{shown}: cannot read: {error}")
+            report.errors.append(f"{shown}: cannot read: {error}")
             continue
         sources[shown] = text.splitlines()
-        # Whether it is test code is read below the folder given, not from the whole path.
-        found, fact = check_source(text, shown, real_path=file, test_code=_is_test_file(relative))
-        findings += found
+        try:
+            # Whether it is test code is read below the folder given, not from the whole path.
+            test_code = _is_test_file(relative)
+            found, fact = check_source(text, shown, real_path=file, test_code=test_code)
+        except (SyntaxError, ValueError) as error:
+            unparsed[shown] = error
+            continue
+        report.findings += found
         facts.append(fact)
-    findings += _cross_file(facts)
-    return sorted(f for f in set(findings) if not _ignored(sources.get(f.path, []), f))
+    report.findings += _cross_file(facts)
+    report.findings = sorted(
+        f for f in set(report.findings) if not _ignored(sources.get(f.path, []), f)
+    )
+    report.limits = _parse_limits(unparsed)
+    return report
+
+
+def check_paths(paths: Iterable[Path], errors: list[str] | None = None) -> list[Finding]:
+    """Check every Python file under `paths`; note unreadable ones in `errors`."""
+    report = analyse(paths)
+    if errors is not None:
+        errors += report.errors
+    return report.findings
 
 
 def _rule_ids(values: Sequence[str]) -> set[str]:
@@ -1100,8 +1235,14 @@ def run(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     output: str = "text",
+    *,
+    strict: bool = False,
 ) -> tuple[str, list[str], int]:
-    """Check `paths`; return the report, the messages for stderr and the exit status."""
+    """Check `paths`; return the report, the messages for stderr and the exit status.
+
+    A file this Python cannot parse is a limit of the run, said on stderr: it fails the run
+    (status 2, as an unreadable file does) only when `strict`.
+    """
     try:
         selected = _rule_ids(select) or set(RULES)
         selected -= _rule_ids(ignore)
@@ -1110,15 +1251,17 @@ def run(
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         return "", [f"no such file or folder: {', '.join(missing)}"], 2
-    errors: list[str] = []
-    findings = [f for f in check_paths(paths, errors) if f.rule in selected]
+    result = analyse(paths)
+    findings = [f for f in result.findings if f.rule in selected]
     if output == "json":
         report = json.dumps([finding.as_json() for finding in findings], indent=2)
     else:
         count = len({finding.path for finding in findings})
         summary = f"Found {len(findings)} problem(s) in {count} file(s)." if findings else ""
         report = "\n".join([*(finding.as_text() for finding in findings), summary]).strip()
-    return report, errors, 2 if errors else int(bool(findings))
+    errors = [*result.errors, *(limit.as_text() for limit in result.limits)]
+    failed = result.errors or (strict and result.limits)
+    return report, errors, 2 if failed else int(bool(findings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1128,8 +1271,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--select", action="append", default=[], help="only these rule ids")
     parser.add_argument("--ignore", action="append", default=[], help="not these rule ids")
+    parser.add_argument("--strict", action="store_true", help="exit 2 if a file is not checked")
     args = parser.parse_args(argv)
-    report, errors, status = run(args.paths, args.select, args.ignore, args.format)
+    report, errors, status = run(
+        args.paths, args.select, args.ignore, args.format, strict=args.strict
+    )
     if report:
         print(report)
     for error in errors:

@@ -279,9 +279,9 @@ BAD: dict[str, dict[str, str]] = {
             preload_app = True
         """,
     },
-    "a-syntax-error-and-a-good-file": {
+    "a-syntax-error-is-no-finding-and-the-rest-is-checked": {
         "broken.py": """
-            def broken(:  # expect: FD001
+            def broken(:
                 pass
         """,
         "app.py": """
@@ -626,7 +626,7 @@ def test_clean_code_exits_0_and_says_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["--select", "FD999", "."], "unknown rule id FD999; known: FD001", id="rule"),
+        pytest.param(["--select", "FD999", "."], "unknown rule id FD999; known: FD101", id="rule"),
         pytest.param(["no/such/place"], "no such file or folder: no/such/place", id="path"),
     ],
 )
@@ -654,3 +654,30 @@ def test_the_typer_command_gives_the_same_report(project: Path) -> None:
     result = CliRunner().invoke(app, ["doctor", "--select", "FD101", str(project)])
     assert result.exit_code == 1
     assert result.output == run_doctor("--select", "FD101", str(project)).stdout
+
+
+#: Valid from Python 3.12 (PEP 701: the same quotes inside an f-string), not before.
+PEP_701 = """x = 1\nname = f"{'a' if x else "b"}"\n"""
+
+
+def test_a_file_that_does_not_parse_is_a_limit_not_a_finding(tmp_path: Path) -> None:
+    write(tmp_path, {"broken.py": "x = 1\ndef broken(:\n    pass\n", "clean.py": "X = 1\n"})
+    result = run_doctor("--format", "json", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    (limit,) = result.stderr.splitlines()
+    assert limit.startswith(f"doctor: {tmp_path / 'broken.py'}:2: not checked: Python 3.")
+    assert "cannot parse it: invalid syntax" in limit
+    assert run_doctor("--strict", str(tmp_path)).returncode == 2
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses PEP 701 f-strings")
+def test_a_file_in_newer_syntax_names_the_python_it_needs(tmp_path: Path) -> None:
+    newer = [version for version in doctor.newer_pythons() if version >= (3, 12)]
+    if not newer:
+        pytest.skip("no Python 3.12 or newer on this machine to tell which version it needs")
+    write(tmp_path, {"new.py": PEP_701})
+    result = run_doctor(str(tmp_path))
+    assert (result.returncode, result.stdout) == (0, "")
+    assert f"new.py:2: not checked: needs Python 3.{newer[0][1]} (this is 3." in result.stderr
+    assert "run doctor with " in result.stderr
