@@ -151,6 +151,19 @@ RULES: dict[str, Rule] = {
 TRY_STATEMENTS = (ast.Try, getattr(ast, "TryStar", ast.Try))
 #: `# doctor: ignore[FD101, FD301]` silences those rules on its line.
 IGNORE_COMMENT = re.compile(r"#\s*doctor:\s*ignore\[([A-Za-z0-9_,\s]+)\]")
+#: ruff's and flake8's noqa comment, with codes (`noqa: FD101, S105`) or bare: every rule.
+NOQA_COMMENT = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+#: bandit's nosec comment, bare or with tests (`nosec B105, B106`).
+NOSEC_COMMENT = re.compile(r"#\s*nosec\b:?(?P<codes>[^#]*)", re.I)
+BANDIT_ID = re.compile(r"^B\d{3}$", re.I)
+#: What ruff (S, from bandit) and bandit (B, and its test names) call a finding doctor makes
+#: too: a line already silenced for them is silenced for doctor.
+FOREIGN_CODES = {
+    **dict.fromkeys(["S105", "S106", "S107", "B105", "B106", "B107"], "FD501"),
+    **dict.fromkeys(["hardcoded_password_string", "hardcoded_password_funcarg"], "FD501"),
+    "hardcoded_password_default": "FD501",
+    **dict.fromkeys(["S201", "B201", "flask_debug_true"], "FD502"),
+}
 #: Folders never searched: virtual environments, caches, version control, build output.
 SKIPPED_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv"})
 
@@ -1052,12 +1065,31 @@ def iter_python_files(paths: Iterable[Path]) -> Iterator[Path]:
         yield file
 
 
+def _silenced(line: str) -> set[str] | None:
+    """Return the rules a line's comments silence: None for all of them (a bare `# noqa`)."""
+    rules: set[str] = set()
+    for match in IGNORE_COMMENT.finditer(line):
+        rules.update(re.split(r"[\s,]+", match.group(1).strip().upper()))
+    for match in NOQA_COMMENT.finditer(line):
+        if match.group("codes") is None:
+            return None
+        codes = re.split(r"[\s,]+", match.group("codes").upper())
+        rules.update(FOREIGN_CODES.get(code, code) for code in codes)
+    for match in NOSEC_COMMENT.finditer(line):
+        words = re.split(r"[\s,]+", match.group("codes").strip())
+        tests = [w.upper() if BANDIT_ID.match(w) else w for w in words if w]
+        tests = [test for test in tests if BANDIT_ID.match(test) or test in FOREIGN_CODES]
+        # A bare nosec (or one naming no test) is bandit's "all": the rules doctor shares.
+        rules.update(FOREIGN_CODES.get(test, "") for test in tests or ("B105", "B201"))
+    return rules
+
+
 def _ignored(lines: Sequence[str], finding: Finding) -> bool:
-    """Tell whether the finding's line carries `# doctor: ignore[...]` for its rule."""
-    if not 0 < finding.line <= len(lines):
+    """Tell whether the finding's line carries a comment that silences its rule."""
+    if not 0 < finding.line <= len(lines) or "#" not in lines[finding.line - 1]:
         return False
-    match = IGNORE_COMMENT.search(lines[finding.line - 1])
-    return match is not None and finding.rule in re.split(r"[\s,]+", match.group(1).strip())
+    rules = _silenced(lines[finding.line - 1])
+    return rules is None or finding.rule in rules
 
 
 @dataclass(frozen=True)

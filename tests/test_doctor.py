@@ -279,6 +279,23 @@ BAD: dict[str, dict[str, str]] = {
             preload_app = True
         """,
     },
+    "other-linters-codes-silence-only-what-they-name": {
+        "app.py": """
+            from flask import Blueprint
+
+            bp = Blueprint("views", __name__)
+            HITS = []
+            SECRET_KEY = "s3cr3t-value"  # noqa: E501  # expect: FD501
+            API_TOKEN = "abc123"  # nosec B602  # expect: FD501
+            DEBUG = True  # noqa: S105  # expect: FD502
+
+            @bp.get("/")
+            def index():
+                HITS.append(1)  # nosec  # expect: FD301
+                HITS.append(2)  # noqa: FD302  # expect: FD301
+                return "ok"
+        """,
+    },
     "a-syntax-error-is-no-finding-and-the-rest-is-checked": {
         "broken.py": """
             def broken(:
@@ -474,6 +491,25 @@ GOOD: dict[str, dict[str, str]] = {
             preload_app = True
         """,
     },
+    "silenced-already-for-ruff-and-bandit": {
+        "oauth.py": """
+            import os
+            from flask import Flask
+
+            # Public names of OAuth grant types and token hints: ruff's and bandit's S105/B105
+            # take them for passwords too, and the codebase says so already.
+            GRANT_TYPE_PASSWORD = "password"  # noqa: S105
+            TOKEN_TYPE_HINT = "access_token"  # nosec B105
+            AUTH_METHOD_SECRET = "client_secret_basic"  # nosec: hardcoded_password_string
+            DEV_SECRET = "not-used-in-production"  # nosec
+            app = Flask(__name__)
+            app.config.from_mapping(API_TOKEN="public-demo")  # noqa: S106
+            DEBUG = True  # noqa: FD502
+
+            if __name__ == "__main__":
+                app.run(debug=True)  # noqa: S201
+        """,
+    },
     "ignored-on-purpose": {
         "app.py": """
             from flask import Blueprint
@@ -484,6 +520,8 @@ GOOD: dict[str, dict[str, str]] = {
             @bp.get("/")
             def index():
                 HITS.append(1)  # doctor: ignore[FD301] a per-process sample, on purpose
+                HITS.append(2)  # noqa: FD301
+                HITS.append(3)  # noqa
                 return "ok"
         """,
     },
