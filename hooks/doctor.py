@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
+import fnmatch
 import json
 import os
 import re
@@ -24,7 +26,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 __all__ = ["RULES", "Finding", "Rule", "check_paths", "check_source", "main"]
@@ -319,12 +321,15 @@ class Finding:
     col: int
     rule: str
     message: str
+    #: "warning" when the configuration says so: shown, but the run does not fail.
+    severity: str = "error"
 
     def as_text(self) -> str:
         """Lay the finding out like ruff: a location line, then why and how to fix."""
         rule = RULES[self.rule]
+        warning = " (warning)" if self.severity == "warning" else ""
         return (
-            f"{self.path}:{self.line}:{self.col} {self.rule} {self.message}\n"
+            f"{self.path}:{self.line}:{self.col} {self.rule} {self.message}{warning}\n"
             f"  why: {rule.why}\n  fix: {rule.fix}"
         )
 
@@ -1092,6 +1097,231 @@ def _ignored(lines: Sequence[str], finding: Finding) -> bool:
     return rules is None or finding.rule in rules
 
 
+# Configuration -------------------------------------------------------------------------
+#: Skipped unless `default-exclude = false` (--no-default-exclude): example apps are read and
+#: copied, not deployed; the project's docs hold snippets. Not a docs/ deeper down: a package
+#: may hold an API-docs blueprint (`app/docs/`), which is production code.
+DEFAULT_EXCLUDE = ("examples/", "/docs/", "/doc/")
+#: The one rule test code keeps (a well-known placeholder secret in a test was copied from
+#: somewhere, and will be copied on). The others are about production, where tests do not
+#: run; in Flask's own test suite every one of their findings was a test doing it on purpose.
+TEST_RULES = frozenset({"FD501"})
+#: Jinja on the line a file fails to parse at (`{{ name }}`, `{% if x %}`, `{# #}`), or a
+#: line that is a Jinja tag: the file is a template, not Python yet.
+JINJA_ON_LINE = re.compile(r"\{\{.*\}\}|\{%.*%\}|\{#.*#\}")
+JINJA_TAG_LINE = re.compile(r"^\s*\{%-?\s*[a-z]+", re.MULTILINE)
+JINJA_TEMPLATES = "Jinja templates"
+#: [tool.flask-doctor]'s keys, and what to write for each.
+CONFIG_KEYS = {
+    "exclude": 'a list of globs, added to the defaults: exclude = ["scripts/legacy/"]',
+    "default-exclude": "true or false: default-exclude = false checks examples/, docs/, tests",
+    "select": 'a list of rule ids: select = ["FD101", "FD301"]',
+    "ignore": 'a list of rule ids: ignore = ["FD302"]',
+    "per-file-ignores": 'a table of glob = rule ids: per-file-ignores = {"scripts/*" = ["FD502"]}',
+    "severity": 'a table of rule id = "error" or "warning": severity = {FD301 = "warning"}',
+}
+SEVERITIES = ("error", "warning")
+
+
+class ConfigError(ValueError):
+    """A configuration doctor cannot follow: the message names the key and what to write."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line says: it wins over pyproject.toml's select, adds to the rest."""
+
+    select: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+    exclude: tuple[str, ...] = ()
+    default_exclude: bool = True
+    config: Path | None = None
+    strict: bool = False
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """Add the options that configure a run to doctor's command line."""
+        parser.add_argument(
+            "--exclude", action="append", default=[], metavar="GLOB", help="also leave these out"
+        )
+        parser.add_argument(
+            "--no-default-exclude",
+            dest="default_exclude",
+            action="store_false",
+            help="check examples/, docs/, Jinja templates, and tests for every rule",
+        )
+        parser.add_argument("--config", type=Path, metavar="FILE", help="[tool.flask-doctor] here")
+        parser.add_argument(
+            "--strict", action="store_true", help="exit 2 if a file is not checked"
+        )
+
+    @classmethod
+    def from_arguments(cls, args: argparse.Namespace) -> Options:
+        """Return the options parsed by add_arguments."""
+        exclude = [glob.strip() for value in args.exclude for glob in value.split(",")]
+        return cls(
+            exclude=tuple(filter(None, exclude)),
+            default_exclude=args.default_exclude,
+            config=args.config,
+            strict=args.strict,
+        )
+
+
+@dataclass
+class Settings:
+    """[tool.flask-doctor] of one project, the command line's options added."""
+
+    root: Path
+    select: frozenset[str] = frozenset(RULES)
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    default_exclude: bool = True
+    per_file_ignores: dict[str, frozenset[str]] = field(default_factory=dict)
+    severity: dict[str, str] = field(default_factory=dict)
+
+
+def _glob_hit(pattern: str, parts: Sequence[str]) -> bool:
+    """Tell whether a glob matches a file or a folder above it, as .gitignore does.
+
+    `parts` is the file's path below the project root. A glob with a slash at its start or
+    in its middle is matched from the root; one without, against each name; one ending in a
+    slash, against folders only. `*` also crosses slashes.
+    """
+    body = pattern.strip("/")
+    names = parts[:-1] if pattern.endswith("/") else parts
+    if pattern.startswith("/") or "/" in body:
+        return any(fnmatch.fnmatchcase("/".join(parts[: i + 1]), body) for i in range(len(names)))
+    return any(fnmatch.fnmatchcase(name, body) for name in names)
+
+
+def _doctor_table(pyproject: Path) -> dict[str, object] | None:
+    """Return [tool.flask-doctor] of a pyproject.toml, or None when it has none."""
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{pyproject}: cannot read: {error}") from error
+    if "flask-doctor" not in text:
+        return None  # Most projects: no TOML to parse.
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10, where Copier may run doctor.
+        raise ConfigError(f"{pyproject}: reading [tool.flask-doctor] needs Python 3.11") from None
+    try:
+        tool = tomllib.loads(text).get("tool", {})
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{pyproject}: not valid TOML: {error}") from error
+    table = tool.get("flask-doctor") if isinstance(tool, dict) else None
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.flask-doctor] must be a table")
+    return table
+
+
+def _find_config(path: Path) -> tuple[Path, Path | None, dict[str, object]]:
+    """Return the project root above `path`, its pyproject.toml and [tool.flask-doctor].
+
+    The nearest pyproject.toml with the table wins; without one, the nearest pyproject.toml
+    still marks the root (where docs/ is looked for), else the folder given.
+    """
+    folder = path.resolve() if path.is_dir() else path.resolve().parent
+    nearest = None
+    for candidate in (folder, *folder.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            nearest = nearest or candidate
+            table = _doctor_table(pyproject)
+            if table is not None:
+                return candidate, pyproject, table
+    return nearest or folder, None, {}
+
+
+def _strings(table: dict[str, object], key: str, where: str) -> list[str]:
+    """Return a list of strings from the table, or raise ConfigError saying what to write."""
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: `{key}` must be {CONFIG_KEYS[key]}")
+    return value
+
+
+def _config_rules(values: list[str], key: str, where: str) -> frozenset[str]:
+    """Return rule ids named under `key`, or raise ConfigError naming the unknown one."""
+    try:
+        return frozenset(_rule_ids(values))
+    except ValueError as error:
+        raise ConfigError(f"{where}: `{key}`: {error}") from None
+
+
+def _table(table: dict[str, object], key: str, where: str) -> dict[str, object]:
+    """Return a sub-table, or raise ConfigError saying what to write."""
+    value = table.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: `{key}` must be {CONFIG_KEYS[key]}")
+    return value
+
+
+def load_settings(path: Path, options: Options = Options()) -> Settings:
+    """Read [tool.flask-doctor] for `path` (or --config) and add the command line to it."""
+    pyproject: Path | None = options.config
+    if options.config is not None:
+        root = options.config.resolve().parent
+        table = _doctor_table(options.config)
+        if table is None:
+            raise ConfigError(f"{options.config}: no [tool.flask-doctor] table in it")
+    else:
+        root, pyproject, table = _find_config(path)
+    where = f"[tool.flask-doctor] in {pyproject}"
+    for key in sorted(table.keys() - CONFIG_KEYS.keys()):
+        close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        raise ConfigError(f"{where}: unknown key `{key}`; {hint}known: {', '.join(CONFIG_KEYS)}")
+    default = table.get("default-exclude", True)
+    if not isinstance(default, bool):
+        raise ConfigError(f"{where}: `default-exclude` must be {CONFIG_KEYS['default-exclude']}")
+    default = default and options.default_exclude
+    select = options.select or _config_rules(_strings(table, "select", where), "select", where)
+    ignore = options.ignore | _config_rules(_strings(table, "ignore", where), "ignore", where)
+    per_file: dict[str, frozenset[str]] = {}
+    for glob, rules in _table(table, "per-file-ignores", where).items():
+        if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
+            raise ConfigError(
+                f"{where}: `per-file-ignores` must be {CONFIG_KEYS['per-file-ignores']}"
+            )
+        per_file[glob] = _config_rules(rules, f"per-file-ignores.{glob}", where)
+    severity: dict[str, str] = {}
+    for rule, level in _table(table, "severity", where).items():
+        if level not in SEVERITIES:
+            raise ConfigError(f'{where}: `severity.{rule}` must be "error" or "warning"')
+        (rule_id,) = _config_rules([rule], "severity", where)
+        severity[rule_id] = str(level)
+    return Settings(
+        root=root,
+        select=(select or frozenset(RULES)) - ignore,
+        exclude=(
+            *(DEFAULT_EXCLUDE if default else ()),
+            *_strings(table, "exclude", where),
+            *options.exclude,
+        ),
+        default_exclude=default,
+        per_file_ignores=per_file,
+        severity=severity,
+    )
+
+
+def _parts_below(root: Path, path: Path) -> tuple[str, ...]:
+    """Return the folder of `path` below the project root, as names (none outside the root)."""
+    folder = path.resolve() if path.is_dir() else path.resolve().parent
+    try:
+        return folder.relative_to(root).parts
+    except ValueError:
+        return ()
+
+
+def _is_jinja(text: str, error: SyntaxError | ValueError) -> bool:
+    """Tell whether a file that did not parse is a Jinja template of Python."""
+    lines = text.splitlines()
+    line = getattr(error, "lineno", None) or 0
+    failing = lines[line - 1] if 0 < line <= len(lines) else ""
+    return bool(JINJA_ON_LINE.search(failing) or JINJA_TAG_LINE.search(text))
+
+
 @dataclass(frozen=True)
 class Limit:
     """A file this run could not check, and why: a limit of the run, not a finding."""
@@ -1116,6 +1346,23 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     limits: list[Limit] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Files left out, by the glob that left them out (or JINJA_TEMPLATES).
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: Findings in test code of rules that are about production only.
+    spared: int = 0
+
+    def notes(self) -> list[str]:
+        """Say in one line what was skipped, and how to check it, if anything was."""
+        if not self.skipped and not self.spared:
+            return []
+        files = sum(self.skipped.values())
+        what = ", ".join(f"{reason} {count}" for reason, count in self.skipped.items())
+        parts = [f"{files} file(s) ({what})"] if files else []
+        if self.spared:
+            parts.append(f"{self.spared} finding(s) in tests of rules about production")
+        defaults = self.spared or self.skipped.keys() & {*DEFAULT_EXCLUDE, JINJA_TEMPLATES}
+        hint = "; --no-default-exclude checks them" if defaults else ""
+        return [f"Skipped {' and '.join(parts)}{hint}."]
 
 
 #: Run by a newer interpreter: parse the files named on stdin; print its version and those
@@ -1214,39 +1461,77 @@ def _parse_limits(failures: dict[str, SyntaxError | ValueError]) -> list[Limit]:
     return limits
 
 
-def analyse(paths: Iterable[Path]) -> Report:
-    """Check every Python file under `paths`; report files that could not be read or parsed."""
+@dataclass(frozen=True)
+class _Place:
+    """Where a checked file stands: its project's settings, path below the root, test or not."""
+
+    settings: Settings
+    parts: tuple[str, ...]
+    test_code: bool
+
+
+def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
+    """Check every Python file under `paths` as configured; raise ConfigError on a bad one.
+
+    A folder is searched leaving out what its project excludes; a file named is checked.
+    """
     report = Report()
     facts: list[ModuleFacts] = []
     sources: dict[str, list[str]] = {}
+    places: dict[str, _Place] = {}
     unparsed: dict[str, SyntaxError | ValueError] = {}
-    for file, relative in _python_files(paths):
-        shown = str(file)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            report.errors.append(f"{shown}: cannot read: {error}")
-            continue
-        sources[shown] = text.splitlines()
-        try:
+    for path in paths:
+        settings = load_settings(path, options)
+        prefix = _parts_below(settings.root, path)
+        for file, relative in _python_files([path]):
+            shown, parts = str(file), (*prefix, *relative.parts)
+            skip = path.is_dir() and next(
+                (glob for glob in settings.exclude if _glob_hit(glob, parts)), None
+            )
+            if skip:
+                report.skipped[skip] = report.skipped.get(skip, 0) + 1
+                continue
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                report.errors.append(f"{shown}: cannot read: {error}")
+                continue
+            sources[shown] = text.splitlines()
             # Whether it is test code is read below the folder given, not from the whole path.
-            test_code = _is_test_file(relative)
-            found, fact = check_source(text, shown, real_path=file, test_code=test_code)
-        except (SyntaxError, ValueError) as error:
-            unparsed[shown] = error
+            places[shown] = _Place(settings, parts, _is_test_file(relative))
+            try:
+                found, fact = check_source(
+                    text, shown, real_path=file, test_code=places[shown].test_code
+                )
+            except (SyntaxError, ValueError) as error:
+                if settings.default_exclude and _is_jinja(text, error):
+                    report.skipped[JINJA_TEMPLATES] = report.skipped.get(JINJA_TEMPLATES, 0) + 1
+                else:
+                    unparsed[shown] = error
+                continue
+            report.findings += found
+            facts.append(fact)
+    found, report.findings = report.findings + _cross_file(facts), []
+    for finding in sorted(set(found)):
+        place = places[finding.path]
+        if _ignored(sources[finding.path], finding) or finding.rule not in place.settings.select:
             continue
-        report.findings += found
-        facts.append(fact)
-    report.findings += _cross_file(facts)
-    report.findings = sorted(
-        f for f in set(report.findings) if not _ignored(sources.get(f.path, []), f)
-    )
+        if any(
+            finding.rule in rules and _glob_hit(glob, place.parts)
+            for glob, rules in place.settings.per_file_ignores.items()
+        ):
+            continue
+        if place.test_code and place.settings.default_exclude and finding.rule not in TEST_RULES:
+            report.spared += 1
+            continue
+        severity = place.settings.severity.get(finding.rule, "error")
+        report.findings.append(replace(finding, severity=severity))
     report.limits = _parse_limits(unparsed)
     return report
 
 
 def check_paths(paths: Iterable[Path], errors: list[str] | None = None) -> list[Finding]:
-    """Check every Python file under `paths`; note unreadable ones in `errors`."""
+    """Check every Python file under `paths` as configured; note unreadable ones in `errors`."""
     report = analyse(paths)
     if errors is not None:
         errors += report.errors
@@ -1268,32 +1553,45 @@ def run(
     ignore: Sequence[str] = (),
     output: str = "text",
     *,
-    strict: bool = False,
+    options: Options | None = None,
 ) -> tuple[str, list[str], int]:
     """Check `paths`; return the report, the messages for stderr and the exit status.
 
-    A file this Python cannot parse is a limit of the run, said on stderr: it fails the run
-    (status 2, as an unreadable file does) only when `strict`.
+    Only findings of severity error fail the run (1). A file this Python cannot parse is a
+    limit of the run, said on stderr: it fails the run (2, as an unreadable file does) only
+    with `strict`. What was skipped ends the text report; with json it goes to stderr.
     """
+    options = options or Options()
     try:
-        selected = _rule_ids(select) or set(RULES)
-        selected -= _rule_ids(ignore)
+        selected, ignored = _rule_ids(select), _rule_ids(ignore)
     except ValueError as error:
         return "", [str(error)], 2
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         return "", [f"no such file or folder: {', '.join(missing)}"], 2
-    result = analyse(paths)
-    findings = [f for f in result.findings if f.rule in selected]
+    try:
+        result = analyse(
+            paths,
+            replace(options, select=options.select | selected, ignore=options.ignore | ignored),
+        )
+    except ConfigError as error:
+        return "", [str(error)], 2
+    findings, notes = result.findings, result.notes()
+    failing = [finding for finding in findings if finding.severity == "error"]
     if output == "json":
         report = json.dumps([finding.as_json() for finding in findings], indent=2)
     else:
         count = len({finding.path for finding in findings})
-        summary = f"Found {len(findings)} problem(s) in {count} file(s)." if findings else ""
-        report = "\n".join([*(finding.as_text() for finding in findings), summary]).strip()
+        warnings = len(findings) - len(failing)
+        summary = f"Found {len(findings)} problem(s) in {count} file(s)" if findings else ""
+        if summary:
+            summary += f" ({warnings} warning(s): they do not fail)." if warnings else "."
+        report = "\n".join([*(finding.as_text() for finding in findings), summary, *notes])
+        report = report.strip()
     errors = [*result.errors, *(limit.as_text() for limit in result.limits)]
-    failed = result.errors or (strict and result.limits)
-    return report, errors, 2 if failed else int(bool(findings))
+    errors += notes if output == "json" else []
+    failed = result.errors or (options.strict and result.limits)
+    return report, errors, 2 if failed else int(bool(failing))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1303,10 +1601,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--select", action="append", default=[], help="only these rule ids")
     parser.add_argument("--ignore", action="append", default=[], help="not these rule ids")
-    parser.add_argument("--strict", action="store_true", help="exit 2 if a file is not checked")
+    Options.add_arguments(parser)
     args = parser.parse_args(argv)
     report, errors, status = run(
-        args.paths, args.select, args.ignore, args.format, strict=args.strict
+        args.paths, args.select, args.ignore, args.format, options=Options.from_arguments(args)
     )
     if report:
         print(report)

@@ -574,9 +574,8 @@ def test_test_code_is_told_below_the_folder_given(tmp_path: Path) -> None:
     write(root, files)
     assert findings(root) == expected(root, files)
     write(root / "tests", files)
-    # The secrets and debug rules spare tests, but for a well-known placeholder ("dev").
-    spared = [("tests/app.py", 11, "FD501"), ("tests/app.py", 16, "FD503")]
-    assert findings(root) == [*expected(root, files), *spared]
+    # Tests keep only the secrets rule, and it spares them but a well-known placeholder ("dev").
+    assert findings(root) == [*expected(root, files), ("tests/app.py", 11, "FD501")]
 
 
 def test_every_rule_has_a_firing_case() -> None:
@@ -637,7 +636,18 @@ def test_json_output_has_every_field(project: Path) -> None:
         ("views.py", 6, "FD302"),
         ("views.py", 6, "FD302"),
     ]
-    assert set(rows[0]) == {"path", "line", "col", "rule", "message", "name", "why", "fix"}
+    assert set(rows[0]) == {
+        "path",
+        "line",
+        "col",
+        "rule",
+        "message",
+        "severity",
+        "name",
+        "why",
+        "fix",
+    }
+    assert rows[0]["severity"] == "error"
 
 
 @pytest.mark.parametrize(
@@ -719,3 +729,225 @@ def test_a_file_in_newer_syntax_names_the_python_it_needs(tmp_path: Path) -> Non
     assert (result.returncode, result.stdout) == (0, "")
     assert f"new.py:2: not checked: needs Python 3.{newer[0][1]} (this is 3." in result.stderr
     assert "run doctor with " in result.stderr
+
+
+#: A codebase shaped like the ones in the issue: the app, and around it example apps, docs,
+#: a Jinja-templated module, tests and scripts, each with something doctor would report.
+ADOPTED = {
+    "pyproject.toml": '[project]\nname = "shop"\n',
+    "shop/__init__.py": "",
+    "shop/views.py": BAD["view-mutates-module-state"]["views.py"],
+    "shop/docs/__init__.py": "",
+    # An API-docs blueprint is production code: docs/ is skipped at the root only.
+    "shop/docs/views.py": """
+        SECRET_KEY = "s3cr3t-value"
+    """,
+    "examples/hello/app.py": BAD["secrets-debug-and-dev-server"]["app.py"],
+    "docs/conf.py": """
+        API_TOKEN = "abc123"
+    """,
+    "project_template/{{ name }}/app.py": """
+        from flask import Flask
+        {% if debug %}
+        DEBUG = True
+        {% endif %}
+        app = Flask("{{ name }}")
+    """,
+    "tests/test_views.py": """
+        from flask import Flask
+
+        app = Flask(__name__)
+        app.run()
+        SECRET_KEY = "changeme"
+    """,
+    "scripts/serve.py": """
+        from shop import app
+
+        if __name__ == "__main__":
+            app.run(debug=True)
+    """,
+}
+
+
+def rules_by_file(rows: list[dict[str, object]], root: Path) -> dict[str, set[str]]:
+    """Return {file below root: its rules} from doctor's JSON."""
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(Path(str(row["path"])).relative_to(root).as_posix(), set()).add(
+            str(row["rule"])
+        )
+    return found
+
+
+@pytest.fixture
+def adopted(tmp_path: Path) -> Path:
+    """The codebase above, written under tmp_path."""
+    write(tmp_path, ADOPTED)
+    return tmp_path
+
+
+def test_examples_docs_jinja_and_tests_production_rules_are_skipped_and_said(
+    adopted: Path,
+) -> None:
+    result = run_doctor("--format", "json", str(adopted))
+    assert result.returncode == 1
+    assert rules_by_file(json.loads(result.stdout), adopted) == {
+        "shop/views.py": {"FD301"},
+        "shop/docs/views.py": {"FD501"},
+        "tests/test_views.py": {"FD501"},  # a placeholder: copied, not made up
+        "scripts/serve.py": {"FD502"},
+    }
+    # With json the skips go to stderr; the Jinja template is no limit of the run.
+    assert result.stderr == (
+        "doctor: Skipped 3 file(s) (/docs/ 1, examples/ 1, Jinja templates 1) and 1 "
+        "finding(s) in tests of rules about production; --no-default-exclude checks them.\n"
+    )
+    assert run_doctor(str(adopted)).stdout.splitlines()[-1].startswith("Skipped 3 file(s)")
+
+
+def test_no_default_exclude_checks_all_of_it(adopted: Path) -> None:
+    result = run_doctor("--format", "json", "--no-default-exclude", str(adopted))
+    found = rules_by_file(json.loads(result.stdout), adopted)
+    assert found["examples/hello/app.py"] == {"FD501", "FD502", "FD503"}
+    assert found["docs/conf.py"] == {"FD501"}
+    assert found["tests/test_views.py"] == {"FD501", "FD503"}
+    (limit,) = result.stderr.splitlines()
+    assert "app.py:2: not checked: Python 3." in limit
+
+
+@pytest.mark.parametrize(
+    ("config", "arguments", "found"),
+    [
+        pytest.param(
+            'exclude = ["scripts/", "shop/docs"]',
+            [],
+            {"shop/views.py": {"FD301"}, "tests/test_views.py": {"FD501"}},
+            id="exclude-adds-to-the-defaults",
+        ),
+        pytest.param(
+            "",
+            ["--exclude", "scripts/,/shop/docs/"],
+            {"shop/views.py": {"FD301"}, "tests/test_views.py": {"FD501"}},
+            id="exclude-on-the-command-line",
+        ),
+        pytest.param(
+            'per-file-ignores = {"scripts/*" = ["FD502"], "tests/**" = ["FD501"]}',
+            [],
+            {"shop/views.py": {"FD301"}, "shop/docs/views.py": {"FD501"}},
+            id="per-file-ignores",
+        ),
+        pytest.param(
+            'select = ["FD301", "FD502"]\nignore = ["FD502"]',
+            [],
+            {"shop/views.py": {"FD301"}},
+            id="select-and-ignore",
+        ),
+        pytest.param(
+            'select = ["FD301"]',
+            ["--select", "FD502"],
+            {"scripts/serve.py": {"FD502"}},
+            id="select-on-the-command-line-wins",
+        ),
+        pytest.param(
+            'default-exclude = false\nignore = ["FD301", "FD501", "FD502"]',
+            [],
+            {"examples/hello/app.py": {"FD503"}, "tests/test_views.py": {"FD503"}},
+            id="default-exclude-false",
+        ),
+    ],
+)
+def test_configuration_in_pyproject(
+    adopted: Path, config: str, arguments: list[str], found: dict[str, set[str]]
+) -> None:
+    with (adopted / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(f"\n[tool.flask-doctor]\n{config}\n")
+    # Run on a folder below the project: the configuration is found walking up.
+    result = run_doctor("--format", "json", *arguments, str(adopted / "shop"), str(adopted))
+    rows = [row for row in json.loads(result.stdout) if "{{" not in row["path"]]
+    assert rules_by_file(rows, adopted) == found
+    assert result.returncode == 1
+
+
+def test_a_warning_is_shown_and_does_not_fail(adopted: Path) -> None:
+    with (adopted / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.flask-doctor]\nseverity = {FD301 = "warning"}\n')
+    result = run_doctor("--select", "FD301", str(adopted / "shop" / "views.py"))
+    assert result.returncode == 0, result.stderr
+    assert " FD301 view `hit` changes module-level `SEEN` (warning)" in result.stdout
+    assert "Found 6 problem(s) in 1 file(s) (6 warning(s): they do not fail)." in result.stdout
+    assert run_doctor("--select", "FD301,FD502", str(adopted)).returncode == 1
+
+
+def test_config_names_a_file_elsewhere(
+    adopted: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    config = tmp_path_factory.mktemp("ci") / "doctor.toml"
+    config.write_text('[tool.flask-doctor]\nexclude = ["/shop/"]\nignore = ["FD502"]\n')
+    result = run_doctor("--format", "json", "--config", str(config), str(adopted))
+    # A folder outside the config's own is matched from the folder given.
+    assert rules_by_file(json.loads(result.stdout), adopted) == {"tests/test_views.py": {"FD501"}}
+    config.write_text("[tool.other]\n")
+    result = run_doctor("--config", str(config), str(adopted))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"doctor: {config}: no [tool.flask-doctor] table in it\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        pytest.param(
+            'exlude = ["scripts/"]',
+            "unknown key `exlude`; did you mean `exclude`? known: exclude, default-exclude",
+            id="unknown-key",
+        ),
+        pytest.param(
+            'select = ["FD999"]', "`select`: unknown rule id FD999; known: FD101", id="rule"
+        ),
+        pytest.param(
+            'exclude = "scripts/"',
+            '`exclude` must be a list of globs, added to the defaults: exclude = ["scripts/',
+            id="type",
+        ),
+        pytest.param(
+            'severity = {FD301 = "loud"}',
+            '`severity.FD301` must be "error" or "warning"',
+            id="severity-level",
+        ),
+        pytest.param(
+            'per-file-ignores = {"scripts/*" = ["FD5"]}',
+            "`per-file-ignores.scripts/*`: unknown rule id FD5",
+            id="per-file-rule",
+        ),
+        pytest.param("exclude = [", "not valid TOML", id="toml"),
+    ],
+)
+def test_a_bad_configuration_exits_2_naming_the_key(
+    adopted: Path, config: str, message: str
+) -> None:
+    with (adopted / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(f"\n[tool.flask-doctor]\n{config}\n")
+    result = run_doctor(str(adopted))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("doctor: ")
+    assert str(adopted / "pyproject.toml") in result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("glob", "path", "hit"),
+    [
+        pytest.param("examples/", "examples/a/app.py", True, id="folder"),
+        pytest.param("examples/", "pkg/examples/app.py", True, id="folder-at-any-depth"),
+        pytest.param("examples/", "pkg/examples", False, id="a-file-is-no-folder"),
+        pytest.param("/docs/", "docs/conf.py", True, id="anchored"),
+        pytest.param("/docs/", "shop/docs/views.py", False, id="anchored-not-deeper"),
+        pytest.param("scripts/*", "scripts/db/seed.py", True, id="star-crosses-slashes"),
+        pytest.param("*_pb2.py", "shop/api/user_pb2.py", True, id="name-at-any-depth"),
+        pytest.param("shop/docs", "shop/docs/views.py", True, id="middle-slash-anchors"),
+        pytest.param("shop/docs", "x/shop/docs/views.py", False, id="anchored-from-root"),
+    ],
+)
+def test_globs_read_like_gitignore(glob: str, path: str, hit: bool) -> None:
+    assert doctor._glob_hit(glob, tuple(path.split("/"))) is hit
