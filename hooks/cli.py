@@ -126,10 +126,21 @@ def doctor(
     strict: Annotated[
         bool, typer.Option(help="Exit 2 when a file could not be checked (parsed).")
     ] = False,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Report only the findings this baseline file lacks.")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option(help="Write the findings to this baseline file; exit 0.")
+    ] = None,
 ) -> None:
     """Find the Flask production pitfalls in any codebase: exit 1 when found, 2 on bad usage."""
     options = analysis.Options(
-        exclude=tuple(exclude or ()), default_exclude=default_exclude, config=config, strict=strict
+        exclude=tuple(exclude or ()),
+        default_exclude=default_exclude,
+        config=config,
+        strict=strict,
+        baseline=baseline,
+        write_baseline=write_baseline,
     )
     report, errors, status = analysis.run(
         paths, select or (), ignore or (), output.value, options=options

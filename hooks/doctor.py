@@ -19,6 +19,7 @@ import argparse
 import ast
 import difflib
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -1119,6 +1120,7 @@ CONFIG_KEYS = {
     "ignore": 'a list of rule ids: ignore = ["FD302"]',
     "per-file-ignores": 'a table of glob = rule ids: per-file-ignores = {"scripts/*" = ["FD502"]}',
     "severity": 'a table of rule id = "error" or "warning": severity = {FD301 = "warning"}',
+    "baseline": 'a file, from this one\'s folder: baseline = "doctor-baseline.json"',
 }
 SEVERITIES = ("error", "warning")
 
@@ -1137,6 +1139,8 @@ class Options:
     default_exclude: bool = True
     config: Path | None = None
     strict: bool = False
+    baseline: Path | None = None
+    write_baseline: Path | None = None
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -1151,8 +1155,12 @@ class Options:
             help="check examples/, docs/, Jinja templates, and tests for every rule",
         )
         parser.add_argument("--config", type=Path, metavar="FILE", help="[tool.flask-doctor] here")
+        parser.add_argument("--strict", action="store_true", help="exit 2 if a file is unchecked")
         parser.add_argument(
-            "--strict", action="store_true", help="exit 2 if a file is not checked"
+            "--baseline", type=Path, metavar="FILE", help="report only findings not in FILE"
+        )
+        parser.add_argument(
+            "--write-baseline", type=Path, metavar="FILE", help="write the findings to FILE"
         )
 
     @classmethod
@@ -1164,6 +1172,8 @@ class Options:
             default_exclude=args.default_exclude,
             config=args.config,
             strict=args.strict,
+            baseline=args.baseline,
+            write_baseline=args.write_baseline,
         )
 
 
@@ -1177,6 +1187,7 @@ class Settings:
     default_exclude: bool = True
     per_file_ignores: dict[str, frozenset[str]] = field(default_factory=dict)
     severity: dict[str, str] = field(default_factory=dict)
+    baseline: Path | None = None
 
 
 def _glob_hit(pattern: str, parts: Sequence[str]) -> bool:
@@ -1291,6 +1302,9 @@ def load_settings(path: Path, options: Options = Options()) -> Settings:
             raise ConfigError(f'{where}: `severity.{rule}` must be "error" or "warning"')
         (rule_id,) = _config_rules([rule], "severity", where)
         severity[rule_id] = str(level)
+    baseline = table.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        raise ConfigError(f"{where}: `baseline` must be {CONFIG_KEYS['baseline']}")
     return Settings(
         root=root,
         select=(select or frozenset(RULES)) - ignore,
@@ -1302,6 +1316,7 @@ def load_settings(path: Path, options: Options = Options()) -> Settings:
         default_exclude=default,
         per_file_ignores=per_file,
         severity=severity,
+        baseline=root / baseline if baseline else None,
     )
 
 
@@ -1350,11 +1365,16 @@ class Report:
     skipped: dict[str, int] = field(default_factory=dict)
     #: Findings in test code of rules that are about production only.
     spared: int = 0
+    #: What the baseline left out, or that one was written.
+    baseline_note: str = ""
 
     def notes(self) -> list[str]:
-        """Say in one line what was skipped, and how to check it, if anything was."""
+        """Say in a line each what was skipped (and how to check it) and what the baseline did."""
+        return [note for note in (self._skip_note(), self.baseline_note) if note]
+
+    def _skip_note(self) -> str:
         if not self.skipped and not self.spared:
-            return []
+            return ""
         files = sum(self.skipped.values())
         what = ", ".join(f"{reason} {count}" for reason, count in self.skipped.items())
         parts = [f"{files} file(s) ({what})"] if files else []
@@ -1362,7 +1382,7 @@ class Report:
             parts.append(f"{self.spared} finding(s) in tests of rules about production")
         defaults = self.spared or self.skipped.keys() & {*DEFAULT_EXCLUDE, JINJA_TEMPLATES}
         hint = "; --no-default-exclude checks them" if defaults else ""
-        return [f"Skipped {' and '.join(parts)}{hint}."]
+        return f"Skipped {' and '.join(parts)}{hint}."
 
 
 #: Run by a newer interpreter: parse the files named on stdin; print its version and those
@@ -1461,6 +1481,92 @@ def _parse_limits(failures: dict[str, SyntaxError | ValueError]) -> list[Limit]:
     return limits
 
 
+# Baseline ------------------------------------------------------------------------------
+BaselineKey = tuple[str, str, str, int]
+
+
+def _baseline_keys(
+    findings: Sequence[Finding], sources: dict[str, list[str]], folder: Path
+) -> list[BaselineKey]:
+    """Key each finding by what survives lines moving, not by its line number.
+
+    Its file (from the baseline's folder), its rule, a hash of its line's stripped text (a
+    hash: the line may hold the secret), and which of the same three it is, counted down
+    the file.
+    """
+    seen: dict[tuple[str, str, str], int] = {}
+    keys = []
+    for finding in findings:
+        lines = sources.get(finding.path, [])
+        text = lines[finding.line - 1].strip() if 0 < finding.line <= len(lines) else ""
+        path = Path(os.path.relpath(Path(finding.path).resolve(), folder)).as_posix()
+        same = (path, finding.rule, hashlib.sha256(text.encode()).hexdigest()[:16])
+        keys.append((*same, seen.get(same, 0)))
+        seen[same] = seen.get(same, 0) + 1
+    return keys
+
+
+def _read_baseline(baseline: Path) -> dict[BaselineKey, int]:
+    """Return the keys a baseline holds, with how often; raise ConfigError if it is not one."""
+    hint = f"write it with --write-baseline {baseline}"
+    try:
+        entries = json.loads(baseline.read_text(encoding="utf-8"))["findings"]
+        keys = [(e["path"], e["rule"], e["fingerprint"], int(e["occurrence"])) for e in entries]
+    except FileNotFoundError:
+        raise ConfigError(f"no baseline at {baseline}: {hint}") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{baseline} is not a doctor baseline ({error}): {hint}") from None
+    counts: dict[BaselineKey, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _write_baseline(baseline: Path, report: Report, sources: dict[str, list[str]]) -> None:
+    """Write the report's findings as a baseline; say so in the report."""
+    keys = _baseline_keys(report.findings, sources, baseline.resolve().parent)
+    entries = [
+        {
+            "path": path,
+            "rule": rule,
+            "fingerprint": digest,
+            "occurrence": index,
+            "message": f.message,
+        }
+        for (path, rule, digest, index), f in zip(keys, report.findings, strict=True)
+    ]
+    text = json.dumps({"doctor-baseline": 1, "findings": entries}, indent=2)
+    baseline.write_text(f"{text}\n", encoding="utf-8")
+    report.baseline_note = (
+        f"Wrote {len(entries)} finding(s) to {baseline}: with --baseline {baseline}, or "
+        f'baseline = "{baseline.name}" in [tool.flask-doctor], only new ones are reported.'
+    )
+    report.findings = []
+
+
+def _apply_baseline(baseline: Path, report: Report, sources: dict[str, list[str]]) -> None:
+    """Leave out the findings the baseline holds; count its entries no longer found."""
+    known = _read_baseline(baseline)
+    folder = baseline.resolve().parent
+    new = []
+    for finding, key in zip(
+        report.findings, _baseline_keys(report.findings, sources, folder), strict=True
+    ):
+        if known.get(key, 0) > 0:
+            known[key] -= 1
+        else:
+            new.append(finding)
+    left_out = len(report.findings) - len(new)
+    # Entries for files this run did not read (another folder, excluded) are not stale.
+    read = {Path(os.path.relpath(Path(path).resolve(), folder)).as_posix() for path in sources}
+    stale = sum(count for key, count in known.items() if key[0] in read)
+    note = f"Left out {left_out} finding(s) in the baseline {baseline}"
+    if stale:
+        note += f"; {stale} of its entries no longer match (fixed?): "
+        note += f"--write-baseline {baseline} drops them"
+    report.findings, report.baseline_note = new, f"{note}."
+
+
 @dataclass(frozen=True)
 class _Place:
     """Where a checked file stands: its project's settings, path below the root, test or not."""
@@ -1527,6 +1633,14 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
         severity = place.settings.severity.get(finding.rule, "error")
         report.findings.append(replace(finding, severity=severity))
     report.limits = _parse_limits(unparsed)
+    named = {place.settings.baseline for place in places.values()} - {None}
+    if len(named) > 1 and not options.baseline:
+        raise ConfigError(f"the paths name {len(named)} baselines: run doctor once per project")
+    baseline = options.baseline or next(iter(named), None)
+    if options.write_baseline:
+        _write_baseline(options.write_baseline, report, sources)
+    elif baseline is not None:
+        _apply_baseline(baseline, report, sources)
     return report
 
 

@@ -951,3 +951,52 @@ def test_a_bad_configuration_exits_2_naming_the_key(
 )
 def test_globs_read_like_gitignore(glob: str, path: str, hit: bool) -> None:
     assert doctor._glob_hit(glob, tuple(path.split("/"))) is hit
+
+
+def test_a_baseline_leaves_out_known_findings_even_moved_and_fails_on_a_new_one(
+    adopted: Path,
+) -> None:
+    baseline = adopted / "doctor-baseline.json"
+    result = run_doctor("--write-baseline", str(baseline), str(adopted))
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote 9 finding(s) to {baseline}" in result.stdout
+    entries = json.loads(baseline.read_text())["findings"]
+    assert set(entries[0]) == {"path", "rule", "fingerprint", "occurrence", "message"}
+    assert "s3cr3t-value" not in baseline.read_text()  # lines are hashed: no secret copied
+
+    # Code moved down by inserted lines, and re-indented, is still the known finding.
+    views = adopted / "shop" / "views.py"
+    views.write_text("import os\n\n\n" + views.read_text())
+    serve = adopted / "scripts" / "serve.py"
+    serve.write_text(serve.read_text().replace("    app.run", "        app.run"))
+    result = run_doctor("--baseline", str(baseline), str(adopted))
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (
+        0,
+        f"Left out 9 finding(s) in the baseline {baseline}.",
+    )
+
+    # A new finding fails, and is the only one reported; one fixed is counted as stale.
+    views.write_text(views.read_text().replace("    SEEN.append(1)", "    SEEN.extend([1])"))
+    result = run_doctor("--format", "json", "--baseline", str(baseline), str(adopted))
+    assert result.returncode == 1
+    ((line, message),) = [(row["line"], row["message"]) for row in json.loads(result.stdout)]
+    assert (line, message) == (22, "view `hit` changes module-level `SEEN`")
+    assert "; 1 of its entries no longer match (fixed?): --write-baseline" in result.stderr
+
+
+def test_a_baseline_named_in_the_configuration(adopted: Path) -> None:
+    with (adopted / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.flask-doctor]\nbaseline = "doctor-baseline.json"\n')
+    result = run_doctor(str(adopted / "shop"))
+    assert result.returncode == 2
+    assert f"no baseline at {adopted / 'doctor-baseline.json'}: write it with" in result.stderr
+    # The path in the configuration is read from its folder, wherever doctor runs.
+    baseline = adopted / "doctor-baseline.json"
+    assert run_doctor("--write-baseline", str(baseline), str(adopted)).returncode == 0
+    assert run_doctor(str(adopted / "shop")).returncode == 0
+    (adopted / "shop" / "new.py").write_text("DEBUG = True\n")
+    assert run_doctor(str(adopted / "shop")).returncode == 1
+    baseline.write_text("[]")
+    result = run_doctor(str(adopted))
+    assert result.returncode == 2
+    assert f"{baseline} is not a doctor baseline" in result.stderr
