@@ -1191,18 +1191,19 @@ class Settings:
     baseline: Path | None = None
 
 
-def _glob_hit(pattern: str, parts: Sequence[str]) -> bool:
+def _glob_hit(pattern: str, parts: Sequence[str], start: int = 0) -> bool:
     """Tell whether a glob matches a file or a folder above it, as .gitignore does.
 
-    `parts` is the file's path below the project root. A glob with a slash at its start or
-    in its middle is matched from the root; one without, against each name; one ending in a
-    slash, against folders only. `*` also crosses slashes.
+    `parts` is the file's path below the project root; only the names from `start` on are
+    tried (a folder named on the command line is checked, as a file named is). A glob with a
+    slash at its start or in its middle is matched from the root; one without, against each
+    name; one ending in a slash, against folders only. `*` also crosses slashes.
     """
     body = pattern.strip("/")
-    names = parts[:-1] if pattern.endswith("/") else parts
+    end = len(parts) - 1 if pattern.endswith("/") else len(parts)
     if pattern.startswith("/") or "/" in body:
-        return any(fnmatch.fnmatchcase("/".join(parts[: i + 1]), body) for i in range(len(names)))
-    return any(fnmatch.fnmatchcase(name, body) for name in names)
+        return any(fnmatch.fnmatchcase("/".join(parts[: i + 1]), body) for i in range(start, end))
+    return any(fnmatch.fnmatchcase(name, body) for name in parts[start:end])
 
 
 def _doctor_table(pyproject: Path) -> dict[str, object] | None:
@@ -1593,7 +1594,7 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
         for file, relative in _python_files([path]):
             shown, parts = str(file), (*prefix, *relative.parts)
             skip = path.is_dir() and next(
-                (glob for glob in settings.exclude if _glob_hit(glob, parts)), None
+                (glob for glob in settings.exclude if _glob_hit(glob, parts, len(prefix))), None
             )
             if skip:
                 report.skipped[skip] = report.skipped.get(skip, 0) + 1

@@ -803,6 +803,11 @@ def test_examples_docs_jinja_and_tests_production_rules_are_skipped_and_said(
         "finding(s) in tests of rules about production; --no-default-exclude checks them.\n"
     )
     assert run_doctor(str(adopted)).stdout.splitlines()[-1].startswith("Skipped 3 file(s)")
+    # A folder named is checked, as a file named is: the skips apply below it.
+    result = run_doctor("--format", "json", str(adopted / "examples" / "hello"))
+    assert rules_by_file(json.loads(result.stdout), adopted) == {
+        "examples/hello/app.py": {"FD501", "FD502", "FD503"}
+    }
 
 
 def test_no_default_exclude_checks_all_of_it(adopted: Path) -> None:
@@ -951,6 +956,13 @@ def test_a_bad_configuration_exits_2_naming_the_key(
 )
 def test_globs_read_like_gitignore(glob: str, path: str, hit: bool) -> None:
     assert doctor._glob_hit(glob, tuple(path.split("/"))) is hit
+
+
+def test_globs_try_only_the_names_below_the_folder_given() -> None:
+    parts = ("examples", "hello", "app.py")
+    assert not doctor._glob_hit("examples/", parts, start=1)
+    assert not doctor._glob_hit("/examples/", parts, start=1)
+    assert doctor._glob_hit("*.py", parts, start=2)
 
 
 def test_a_baseline_leaves_out_known_findings_even_moved_and_fails_on_a_new_one(
