@@ -7,10 +7,16 @@ gunicorn configuration that contradicts itself). The analysis reads the code wit
 standard library's `ast` and imports nothing it checks, so Copier's post-generation task
 can run it, and so can any project: this one file is the whole tool.
 
-Exit status: 0 when nothing is found, 1 when something is, 2 on bad usage or a file that
+Configuration: [tool.flask-doctor] in pyproject.toml (exclude, default-exclude, select,
+ignore, per-file-ignores, severity, baseline); by default examples/, a root docs/, Jinja
+templates and, in tests, the rules about production are skipped. A comment silences rules
+on its line: `# doctor: ignore[FD101]`, `# noqa: FD101`, and ruff's and bandit's codes for
+the same pitfall (`# noqa: S105`, `# nosec B105` for FD501). docs/doctor.md says more.
+
+Exit status: 0 when no finding of severity error is found (warnings and findings in the
+--baseline do not fail), 1 when one is, 2 on bad usage or configuration, or a file that
 cannot be read (the other files are still checked). A file this Python cannot parse is a
 limit of the run, said once on stderr with the version it needs; `--strict` makes it exit 2.
-`# doctor: ignore[FD101]` at the end of a line silences that rule on that line.
 """
 
 from __future__ import annotations
@@ -1605,8 +1611,9 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
                 report.errors.append(f"{shown}: cannot read: {error}")
                 continue
             sources[shown] = text.splitlines()
-            # Whether it is test code is read below the folder given, not from the whole path.
-            places[shown] = _Place(settings, parts, _is_test_file(relative))
+            # Test code is told below the project root (else the folder given), not from the
+            # whole path: a service checked out in a folder named tests is production code.
+            places[shown] = _Place(settings, parts, _is_test_file(Path(*parts)))
             try:
                 found, fact = check_source(
                     text, shown, real_path=file, test_code=places[shown].test_code

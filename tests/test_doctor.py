@@ -803,6 +803,9 @@ def test_examples_docs_jinja_and_tests_production_rules_are_skipped_and_said(
         "finding(s) in tests of rules about production; --no-default-exclude checks them.\n"
     )
     assert run_doctor(str(adopted)).stdout.splitlines()[-1].startswith("Skipped 3 file(s)")
+    # Test code is told from the project root: the tests folder named is test code too.
+    result = run_doctor("--format", "json", str(adopted / "tests"))
+    assert rules_by_file(json.loads(result.stdout), adopted) == {"tests/test_views.py": {"FD501"}}
     # A folder named is checked, as a file named is: the skips apply below it.
     result = run_doctor("--format", "json", str(adopted / "examples" / "hello"))
     assert rules_by_file(json.loads(result.stdout), adopted) == {
