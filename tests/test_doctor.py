@@ -804,6 +804,10 @@ def test_examples_docs_jinja_and_tests_production_rules_are_skipped_and_said(
     )
     assert run_doctor(str(adopted)).stdout.splitlines()[-1].startswith("Skipped 3 file(s)")
     # Test code is told from the project root: the tests folder named is test code too.
+    write(
+        adopted / "tests" / "apps",
+        {"serve.py": "from flask import Flask\napp = Flask('a')\napp.run()\n"},
+    )
     result = run_doctor("--format", "json", str(adopted / "tests"))
     assert rules_by_file(json.loads(result.stdout), adopted) == {"tests/test_views.py": {"FD501"}}
     # A folder named is checked, as a file named is: the skips apply below it.
