@@ -1092,7 +1092,8 @@ def _silenced(line: str) -> set[str] | None:
         tests = [w.upper() if BANDIT_ID.match(w) else w for w in words if w]
         tests = [test for test in tests if BANDIT_ID.match(test) or test in FOREIGN_CODES]
         # A bare nosec (or one naming no test) is bandit's "all": the rules doctor shares.
-        rules.update(FOREIGN_CODES.get(test, "") for test in tests or ("B105", "B201"))
+        shared = [FOREIGN_CODES.get(test) for test in tests or ("B105", "B201")]
+        rules.update(rule for rule in shared if rule)
     return rules
 
 
@@ -1357,10 +1358,6 @@ class Limit:
         """Say where and why, for stderr."""
         return f"{self.path}:{self.line}: not checked: {self.message}"
 
-    def as_json(self) -> dict[str, object]:
-        """Return the limit as a JSON object."""
-        return asdict(self)
-
 
 @dataclass
 class Report:
@@ -1594,8 +1591,12 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
     sources: dict[str, list[str]] = {}
     places: dict[str, _Place] = {}
     unparsed: dict[str, SyntaxError | ValueError] = {}
+    by_folder: dict[Path, Settings] = {}  # pre-commit may name a thousand files of one project
     for path in paths:
-        settings = load_settings(path, options)
+        folder = path.resolve() if path.is_dir() else path.resolve().parent
+        if folder not in by_folder:
+            by_folder[folder] = load_settings(path, options)
+        settings = by_folder[folder]
         prefix = _parts_below(settings.root, path)
         for file, relative in _python_files([path]):
             shown, parts = str(file), (*prefix, *relative.parts)
@@ -1682,7 +1683,7 @@ def run(
 
     Only findings of severity error fail the run (1). A file this Python cannot parse is a
     limit of the run, said on stderr: it fails the run (2, as an unreadable file does) only
-    with `strict`. What was skipped ends the text report; with json it goes to stderr.
+    with `options.strict`. What was skipped ends the text report; with json, stderr.
     """
     options = options or Options()
     try:
