@@ -233,7 +233,7 @@ def check_tree(root: Path) -> list[Problem]:
 
 
 def check_pitfalls(root: Path) -> list[Problem]:
-    """Report what doctor finds in the project's Python code, syntax errors aside."""
+    """Report what doctor finds in the project's Python code (check_syntax: what cannot parse)."""
     return [
         Problem(
             Path(finding.path).relative_to(root).as_posix(),
@@ -241,8 +241,6 @@ def check_pitfalls(root: Path) -> list[Problem]:
             f"{finding.rule} {finding.message} (doctor: {doctor.RULES[finding.rule].fix})",
         )
         for finding in doctor.check_paths([root])
-        # check_syntax reports these already, with the same position.
-        if finding.rule != "FD001"
     ]
 
 

@@ -109,9 +109,42 @@ def doctor(
         list[str] | None,
         typer.Option(help="Not these rule ids (repeat it, or separate with commas)."),
     ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(help="Also leave out files and folders matching this glob (repeat it)."),
+    ] = None,
+    default_exclude: Annotated[
+        bool,
+        typer.Option(
+            help="Leave out examples/, docs/, Jinja templates, and tests for the "
+            "rules about production."
+        ),
+    ] = True,
+    config: Annotated[
+        Path | None, typer.Option(help="Read the table tool.flask-doctor from this TOML file.")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Exit 2 when a file could not be checked (parsed).")
+    ] = False,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Report only the findings this baseline file lacks.")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option(help="Write the findings to this baseline file; exit 0.")
+    ] = None,
 ) -> None:
     """Find the Flask production pitfalls in any codebase: exit 1 when found, 2 on bad usage."""
-    report, errors, status = analysis.run(paths, select or (), ignore or (), output.value)
+    options = analysis.Options(
+        exclude=tuple(exclude or ()),
+        default_exclude=default_exclude,
+        config=config,
+        strict=strict,
+        baseline=baseline,
+        write_baseline=write_baseline,
+    )
+    report, errors, status = analysis.run(
+        paths, select or (), ignore or (), output.value, options=options
+    )
     if report:
         typer.echo(report)
     for error in errors:

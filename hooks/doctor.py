@@ -7,21 +7,35 @@ gunicorn configuration that contradicts itself). The analysis reads the code wit
 standard library's `ast` and imports nothing it checks, so Copier's post-generation task
 can run it, and so can any project: this one file is the whole tool.
 
-Exit status: 0 when nothing is found, 1 when something is, 2 on bad usage or a file that
-cannot be read (the other files are still checked). `# doctor: ignore[FD101]` at the end
-of a line silences that rule on that line.
+Configuration: [tool.flask-doctor] in pyproject.toml (exclude, default-exclude, select,
+ignore, per-file-ignores, severity, baseline); by default examples/, a root docs/, Jinja
+templates and, in tests, the rules about production are skipped. A comment silences rules
+on its line: `# doctor: ignore[FD101]`, `# noqa: FD101`, and ruff's and bandit's codes for
+the same pitfall (`# noqa: S105`, `# nosec B105` for FD501). docs/doctor.md says more.
+
+Exit status: 0 when no finding of severity error is found (warnings and findings in the
+--baseline do not fail), 1 when one is, 2 on bad usage or configuration, or a file that
+cannot be read (the other files are still checked). A file this Python cannot parse is a
+limit of the run, said once on stderr with the version it needs; `--strict` makes it exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import fnmatch
 import json
+import os
 import re
+import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+# difflib, hashlib and subprocess are imported where they are used (an unknown key, a
+# baseline, a file that does not parse): a run that needs none starts 20 % sooner, and doctor
+# runs at every commit.
 
 __all__ = ["RULES", "Finding", "Rule", "check_paths", "check_source", "main"]
 
@@ -39,12 +53,6 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
-        Rule(
-            "FD001",
-            "syntax-error",
-            "Python cannot parse this file, so nothing else in it was checked.",
-            "Fix the syntax error; `python -m py_compile FILE` shows it.",
-        ),
         Rule(
             "FD101",
             "request-context-in-background",
@@ -153,6 +161,19 @@ RULES: dict[str, Rule] = {
 TRY_STATEMENTS = (ast.Try, getattr(ast, "TryStar", ast.Try))
 #: `# doctor: ignore[FD101, FD301]` silences those rules on its line.
 IGNORE_COMMENT = re.compile(r"#\s*doctor:\s*ignore\[([A-Za-z0-9_,\s]+)\]")
+#: ruff's and flake8's noqa comment, with codes (`noqa: FD101, S105`) or bare: every rule.
+NOQA_COMMENT = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+#: bandit's nosec comment, bare or with tests (`nosec B105, B106`).
+NOSEC_COMMENT = re.compile(r"#\s*nosec\b:?(?P<codes>[^#]*)", re.I)
+BANDIT_ID = re.compile(r"^B\d{3}$", re.I)
+#: What ruff (S, from bandit) and bandit (B, and its test names) call a finding doctor makes
+#: too: a line already silenced for them is silenced for doctor.
+FOREIGN_CODES = {
+    **dict.fromkeys(["S105", "S106", "S107", "B105", "B106", "B107"], "FD501"),
+    **dict.fromkeys(["hardcoded_password_string", "hardcoded_password_funcarg"], "FD501"),
+    "hardcoded_password_default": "FD501",
+    **dict.fromkeys(["S201", "B201", "flask_debug_true"], "FD502"),
+}
 #: Folders never searched: virtual environments, caches, version control, build output.
 SKIPPED_DIRS = frozenset({"node_modules", "site-packages", "__pycache__", "build", "dist", "venv"})
 
@@ -308,12 +329,15 @@ class Finding:
     col: int
     rule: str
     message: str
+    #: "warning" when the configuration says so: shown, but the run does not fail.
+    severity: str = "error"
 
     def as_text(self) -> str:
         """Lay the finding out like ruff: a location line, then why and how to fix."""
         rule = RULES[self.rule]
+        warning = " (warning)" if self.severity == "warning" else ""
         return (
-            f"{self.path}:{self.line}:{self.col} {self.rule} {self.message}\n"
+            f"{self.path}:{self.line}:{self.col} {self.rule} {self.message}{warning}\n"
             f"  why: {rule.why}\n  fix: {rule.fix}"
         )
 
@@ -988,15 +1012,13 @@ def check_source(
     real_path: Path | None = None,
     test_code: bool | None = None,
 ) -> tuple[list[Finding], ModuleFacts]:
-    """Check one module's source; return its findings and what cross-file rules need."""
+    """Check one module's source; return its findings and what cross-file rules need.
+
+    Raise SyntaxError (or ValueError, for a NUL byte before Python 3.12) when this Python
+    cannot parse it: that is a limit of the run, which check_paths reports as one.
+    """
     file = real_path or Path(path)
-    try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError as error:
-        finding = Finding(
-            path, error.lineno or 1, error.offset or 1, "FD001", f"cannot parse: {error.msg}"
-        )
-        return [finding], ModuleFacts(path, file)
+    tree = ast.parse(text, filename=path)
     checker = ModuleChecker(path, tree, _package_of(file.resolve()) if real_path else file)
     checker.run(_is_test_file(file) if test_code is None else test_code)
     findings = checker.findings
@@ -1056,34 +1078,595 @@ def iter_python_files(paths: Iterable[Path]) -> Iterator[Path]:
         yield file
 
 
+def _silenced(line: str) -> set[str] | None:
+    """Return the rules a line's comments silence: None for all of them (a bare `# noqa`)."""
+    rules: set[str] = set()
+    for match in IGNORE_COMMENT.finditer(line):
+        rules.update(re.split(r"[\s,]+", match.group(1).strip().upper()))
+    for match in NOQA_COMMENT.finditer(line):
+        if match.group("codes") is None:
+            return None
+        codes = re.split(r"[\s,]+", match.group("codes").upper())
+        rules.update(FOREIGN_CODES.get(code, code) for code in codes)
+    for match in NOSEC_COMMENT.finditer(line):
+        words = re.split(r"[\s,]+", match.group("codes").strip())
+        tests = [w.upper() if BANDIT_ID.match(w) else w for w in words if w]
+        tests = [test for test in tests if BANDIT_ID.match(test) or test in FOREIGN_CODES]
+        # A bare nosec (or one naming no test) is bandit's "all": the rules doctor shares.
+        shared = [FOREIGN_CODES.get(test) for test in tests or ("B105", "B201")]
+        rules.update(rule for rule in shared if rule)
+    return rules
+
+
 def _ignored(lines: Sequence[str], finding: Finding) -> bool:
-    """Tell whether the finding's line carries `# doctor: ignore[...]` for its rule."""
-    if not 0 < finding.line <= len(lines):
+    """Tell whether the finding's line carries a comment that silences its rule."""
+    if not 0 < finding.line <= len(lines) or "#" not in lines[finding.line - 1]:
         return False
-    match = IGNORE_COMMENT.search(lines[finding.line - 1])
-    return match is not None and finding.rule in re.split(r"[\s,]+", match.group(1).strip())
+    rules = _silenced(lines[finding.line - 1])
+    return rules is None or finding.rule in rules
+
+
+# Configuration -------------------------------------------------------------------------
+#: Skipped unless `default-exclude = false` (--no-default-exclude): example apps are read and
+#: copied, not deployed; the project's docs hold snippets. Not a docs/ deeper down: a package
+#: may hold an API-docs blueprint (`app/docs/`), which is production code.
+DEFAULT_EXCLUDE = ("examples/", "/docs/", "/doc/")
+#: The one rule test code keeps (a well-known placeholder secret in a test was copied from
+#: somewhere, and will be copied on). The others are about production, where tests do not
+#: run; in Flask's own test suite every one of their findings was a test doing it on purpose.
+TEST_RULES = frozenset({"FD501"})
+#: Jinja on the line a file fails to parse at (an expression, a tag or a comment), or a line
+#: that is a Jinja tag: the file is a template, not Python yet. (Written with classes, [%],
+#: so that this file holds no Jinja delimiter: the render's validation looks for them.)
+JINJA_ON_LINE = re.compile(r"\{\{.*\}\}|\{[%].*[%]\}|\{[#].*[#]\}")
+JINJA_TAG_LINE = re.compile(r"^\s*\{[%]-?\s*[a-z]+", re.MULTILINE)
+JINJA_TEMPLATES = "Jinja templates"
+#: [tool.flask-doctor]'s keys, and what to write for each.
+CONFIG_KEYS = {
+    "exclude": 'a list of globs, added to the defaults: exclude = ["scripts/legacy/"]',
+    "default-exclude": "true or false: default-exclude = false checks examples/, docs/, tests",
+    "select": 'a list of rule ids: select = ["FD101", "FD301"]',
+    "ignore": 'a list of rule ids: ignore = ["FD302"]',
+    "per-file-ignores": 'a table of glob = rule ids: per-file-ignores = {"scripts/*" = ["FD502"]}',
+    "severity": 'a table of rule id = "error" or "warning": severity = {FD301 = "warning"}',
+    "baseline": 'a file, from this one\'s folder: baseline = "doctor-baseline.json"',
+}
+SEVERITIES = ("error", "warning")
+
+
+class ConfigError(ValueError):
+    """A configuration doctor cannot follow: the message names the key and what to write."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line says: it wins over pyproject.toml's select, adds to the rest."""
+
+    select: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+    exclude: tuple[str, ...] = ()
+    default_exclude: bool = True
+    config: Path | None = None
+    strict: bool = False
+    baseline: Path | None = None
+    write_baseline: Path | None = None
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        """Add the options that configure a run to doctor's command line."""
+        parser.add_argument(
+            "--exclude", action="append", default=[], metavar="GLOB", help="also leave these out"
+        )
+        parser.add_argument(
+            "--no-default-exclude",
+            dest="default_exclude",
+            action="store_false",
+            help="check examples/, docs/, Jinja templates, and tests for every rule",
+        )
+        parser.add_argument("--config", type=Path, metavar="FILE", help="[tool.flask-doctor] here")
+        parser.add_argument("--strict", action="store_true", help="exit 2 if a file is unchecked")
+        parser.add_argument(
+            "--baseline", type=Path, metavar="FILE", help="report only findings not in FILE"
+        )
+        parser.add_argument(
+            "--write-baseline", type=Path, metavar="FILE", help="write the findings to FILE"
+        )
+
+    @classmethod
+    def from_arguments(cls, args: argparse.Namespace) -> Options:
+        """Return the options parsed by add_arguments."""
+        exclude = [glob.strip() for value in args.exclude for glob in value.split(",")]
+        return cls(
+            exclude=tuple(filter(None, exclude)),
+            default_exclude=args.default_exclude,
+            config=args.config,
+            strict=args.strict,
+            baseline=args.baseline,
+            write_baseline=args.write_baseline,
+        )
+
+
+@dataclass
+class Settings:
+    """[tool.flask-doctor] of one project, the command line's options added."""
+
+    root: Path
+    select: frozenset[str] = frozenset(RULES)
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    default_exclude: bool = True
+    per_file_ignores: dict[str, frozenset[str]] = field(default_factory=dict)
+    severity: dict[str, str] = field(default_factory=dict)
+    baseline: Path | None = None
+
+
+def _glob_hit(pattern: str, parts: Sequence[str], start: int = 0) -> bool:
+    """Tell whether a glob matches a file or a folder above it, as .gitignore does.
+
+    `parts` is the file's path below the project root; only the names from `start` on are
+    tried (a folder named on the command line is checked, as a file named is). A glob with a
+    slash at its start or in its middle is matched from the root; one without, against each
+    name; one ending in a slash, against folders only. `*` also crosses slashes.
+    """
+    body = pattern.strip("/")
+    end = len(parts) - 1 if pattern.endswith("/") else len(parts)
+    if pattern.startswith("/") or "/" in body:
+        return any(fnmatch.fnmatchcase("/".join(parts[: i + 1]), body) for i in range(start, end))
+    return any(fnmatch.fnmatchcase(name, body) for name in parts[start:end])
+
+
+def _doctor_table(pyproject: Path) -> dict[str, object] | None:
+    """Return [tool.flask-doctor] of a pyproject.toml, or None when it has none."""
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{pyproject}: cannot read: {error}") from error
+    if "flask-doctor" not in text:
+        return None  # Most projects: no TOML to parse.
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10, where Copier may run doctor.
+        raise ConfigError(f"{pyproject}: reading [tool.flask-doctor] needs Python 3.11") from None
+    try:
+        tool = tomllib.loads(text).get("tool", {})
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{pyproject}: not valid TOML: {error}") from error
+    table = tool.get("flask-doctor") if isinstance(tool, dict) else None
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.flask-doctor] must be a table")
+    return table
+
+
+def _find_config(path: Path) -> tuple[Path, Path | None, dict[str, object]]:
+    """Return the project root above `path`, its pyproject.toml and [tool.flask-doctor].
+
+    The nearest pyproject.toml with the table wins; without one, the nearest pyproject.toml
+    still marks the root (where docs/ is looked for), else the folder given.
+    """
+    folder = path.resolve() if path.is_dir() else path.resolve().parent
+    nearest = None
+    for candidate in (folder, *folder.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            nearest = nearest or candidate
+            table = _doctor_table(pyproject)
+            if table is not None:
+                return candidate, pyproject, table
+    return nearest or folder, None, {}
+
+
+def _strings(table: dict[str, object], key: str, where: str) -> list[str]:
+    """Return a list of strings from the table, or raise ConfigError saying what to write."""
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where}: `{key}` must be {CONFIG_KEYS[key]}")
+    return value
+
+
+def _config_rules(values: list[str], key: str, where: str) -> frozenset[str]:
+    """Return rule ids named under `key`, or raise ConfigError naming the unknown one."""
+    try:
+        return frozenset(_rule_ids(values))
+    except ValueError as error:
+        raise ConfigError(f"{where}: `{key}`: {error}") from None
+
+
+def _table(table: dict[str, object], key: str, where: str) -> dict[str, object]:
+    """Return a sub-table, or raise ConfigError saying what to write."""
+    value = table.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: `{key}` must be {CONFIG_KEYS[key]}")
+    return value
+
+
+def load_settings(path: Path, options: Options = Options()) -> Settings:
+    """Read [tool.flask-doctor] for `path` (or --config) and add the command line to it."""
+    pyproject: Path | None = options.config
+    if options.config is not None:
+        root = options.config.resolve().parent
+        table = _doctor_table(options.config)
+        if table is None:
+            raise ConfigError(f"{options.config}: no [tool.flask-doctor] table in it")
+    else:
+        root, pyproject, table = _find_config(path)
+    where = f"[tool.flask-doctor] in {pyproject}"
+    for key in sorted(table.keys() - CONFIG_KEYS.keys()):
+        import difflib
+
+        close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        raise ConfigError(f"{where}: unknown key `{key}`; {hint}known: {', '.join(CONFIG_KEYS)}")
+    default = table.get("default-exclude", True)
+    if not isinstance(default, bool):
+        raise ConfigError(f"{where}: `default-exclude` must be {CONFIG_KEYS['default-exclude']}")
+    default = default and options.default_exclude
+    select = options.select or _config_rules(_strings(table, "select", where), "select", where)
+    ignore = options.ignore | _config_rules(_strings(table, "ignore", where), "ignore", where)
+    per_file: dict[str, frozenset[str]] = {}
+    for glob, rules in _table(table, "per-file-ignores", where).items():
+        if not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
+            raise ConfigError(
+                f"{where}: `per-file-ignores` must be {CONFIG_KEYS['per-file-ignores']}"
+            )
+        per_file[glob] = _config_rules(rules, f"per-file-ignores.{glob}", where)
+    severity: dict[str, str] = {}
+    for rule, level in _table(table, "severity", where).items():
+        if level not in SEVERITIES:
+            raise ConfigError(f'{where}: `severity.{rule}` must be "error" or "warning"')
+        (rule_id,) = _config_rules([rule], "severity", where)
+        severity[rule_id] = str(level)
+    baseline = table.get("baseline")
+    if baseline is not None and not isinstance(baseline, str):
+        raise ConfigError(f"{where}: `baseline` must be {CONFIG_KEYS['baseline']}")
+    return Settings(
+        root=root,
+        select=(select or frozenset(RULES)) - ignore,
+        exclude=(
+            *(DEFAULT_EXCLUDE if default else ()),
+            *_strings(table, "exclude", where),
+            *options.exclude,
+        ),
+        default_exclude=default,
+        per_file_ignores=per_file,
+        severity=severity,
+        baseline=root / baseline if baseline else None,
+    )
+
+
+def _parts_below(root: Path, path: Path) -> tuple[str, ...]:
+    """Return the folder of `path` below the project root, as names (none outside the root)."""
+    folder = path.resolve() if path.is_dir() else path.resolve().parent
+    try:
+        return folder.relative_to(root).parts
+    except ValueError:
+        return ()
+
+
+def _is_jinja(text: str, error: SyntaxError | ValueError) -> bool:
+    """Tell whether a file that did not parse is a Jinja template of Python."""
+    lines = text.splitlines()
+    line = getattr(error, "lineno", None) or 0
+    failing = lines[line - 1] if 0 < line <= len(lines) else ""
+    return bool(JINJA_ON_LINE.search(failing) or JINJA_TAG_LINE.search(text))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A file this run could not check, and why: a limit of the run, not a finding."""
+
+    path: str
+    line: int
+    message: str
+
+    def as_text(self) -> str:
+        """Say where and why, for stderr."""
+        return f"{self.path}:{self.line}: not checked: {self.message}"
+
+
+@dataclass
+class Report:
+    """What one run found, what it could not check, and what stopped it reading a file."""
+
+    findings: list[Finding] = field(default_factory=list)
+    limits: list[Limit] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    #: Files left out, by the glob that left them out (or JINJA_TEMPLATES).
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: Findings in test code of rules that are about production only.
+    spared: int = 0
+    #: What the baseline left out, or that one was written.
+    baseline_note: str = ""
+
+    def notes(self) -> list[str]:
+        """Say in a line each what was skipped (and how to check it) and what the baseline did."""
+        return [note for note in (self._skip_note(), self.baseline_note) if note]
+
+    def _skip_note(self) -> str:
+        if not self.skipped and not self.spared:
+            return ""
+        files = sum(self.skipped.values())
+        what = ", ".join(f"{reason} {count}" for reason, count in self.skipped.items())
+        parts = [f"{files} file(s) ({what})"] if files else []
+        if self.spared:
+            parts.append(f"{self.spared} finding(s) in tests of rules about production")
+        defaults = self.spared or self.skipped.keys() & {*DEFAULT_EXCLUDE, JINJA_TEMPLATES}
+        hint = "; --no-default-exclude checks them" if defaults else ""
+        return f"Skipped {' and '.join(parts)}{hint}."
+
+
+#: Run by a newer interpreter: parse the files named on stdin; print its version and those
+#: that parse.
+PARSE_PROBE = """
+import ast, json, sys
+parsed = []
+for path in json.load(sys.stdin):
+    try:
+        with open(path, "rb") as file:
+            ast.parse(file.read(), path)
+    except (SyntaxError, ValueError, OSError):
+        continue
+    parsed.append(path)
+print(json.dumps({"version": "%d.%d" % sys.version_info[:2], "parsed": parsed}))
+"""
+#: A version folder of pyenv (3.12.1) or uv (cpython-3.12.4-linux-x86_64-gnu); not 3.13t.
+MANAGED_VERSION = re.compile(r"(?:cpython-)?3\.(\d+)\.\d+(?:-|$)")
+
+
+def newer_pythons() -> dict[tuple[int, int], str]:
+    """Find interpreters newer than this one: pyenv's and uv's, then python3.N on PATH."""
+    here = sys.version_info[:2]
+    found: dict[tuple[int, int], str] = {}
+    home = os.path.expanduser("~")
+    managed = (
+        (f"{os.environ.get('PYENV_ROOT') or f'{home}/.pyenv'}/versions", "bin/python"),
+        (
+            os.environ.get("UV_PYTHON_INSTALL_DIR") or f"{home}/.local/share/uv/python",
+            "bin/python3",
+        ),
+    )
+    for folder, name in managed:
+        for candidate in sorted(Path(folder).glob(f"*/{name}")):
+            match = MANAGED_VERSION.match(candidate.parent.parent.name)
+            if match and (3, int(match.group(1))) > here:
+                found.setdefault((3, int(match.group(1))), str(candidate))
+    for minor in range(here[1] + 1, here[1] + 10):
+        on_path = shutil.which(f"python3.{minor}")
+        # pyenv's shims fail for a version that is installed but not selected.
+        if on_path and Path(on_path).parent.name != "shims":
+            found.setdefault((3, minor), on_path)
+    return dict(sorted(found.items()))
+
+
+def _parsed_by(executable: str, paths: list[str]) -> tuple[str, list[str]] | None:
+    """Return another interpreter's version and which of `paths` it parses; None if it fails."""
+    import subprocess
+
+    try:
+        # S603: the interpreter was found above; the files go in as data on stdin.
+        result = subprocess.run(  # noqa: S603
+            [executable, "-I", "-c", PARSE_PROBE],
+            input=json.dumps(paths),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        answer = json.loads(result.stdout) if result.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    if not isinstance(answer, dict) or not isinstance(answer.get("parsed"), list):
+        return None
+    return str(answer.get("version")), [p for p in answer["parsed"] if isinstance(p, str)]
+
+
+def _parse_limits(failures: dict[str, SyntaxError | ValueError]) -> list[Limit]:
+    """Say, for each file this Python cannot parse, which newer Python here can, if any.
+
+    Only to name the version: the AST stays in this process, so the file is not checked.
+    """
+    here = "{}.{}".format(*sys.version_info[:2])
+    left = dict(failures)
+    needs: dict[str, str] = {}
+    tried: list[str] = []
+    candidates = newer_pythons() if failures else {}
+    for executable in candidates.values():
+        answer = _parsed_by(executable, list(left))
+        if answer is None:
+            continue
+        version, parsed = answer
+        tried.append(version)
+        for path in set(parsed) & left.keys():
+            del left[path]
+            needs[path] = f"needs Python {version} (this is {here}): run doctor with {executable}"
+        if not left:
+            break
+    limits = []
+    for path, error in failures.items():
+        if path in needs:
+            message = needs[path]
+        else:
+            reason = error.msg if isinstance(error, SyntaxError) else str(error)
+            also = f", nor can {', '.join(tried)}" if tried else " (no newer Python found to try)"
+            message = f"Python {here} cannot parse it: {reason}{also}"
+        limits.append(Limit(path, getattr(error, "lineno", None) or 1, message))
+    return limits
+
+
+# Baseline ------------------------------------------------------------------------------
+BaselineKey = tuple[str, str, str, int]
+
+
+def _baseline_keys(
+    findings: Sequence[Finding], sources: dict[str, list[str]], folder: Path
+) -> list[BaselineKey]:
+    """Key each finding by what survives lines moving, not by its line number.
+
+    Its file (from the baseline's folder), its rule, a hash of its line's stripped text (a
+    hash: the line may hold the secret), and which of the same three it is, counted down
+    the file.
+    """
+    import hashlib
+
+    seen: dict[tuple[str, str, str], int] = {}
+    keys = []
+    for finding in findings:
+        lines = sources.get(finding.path, [])
+        text = lines[finding.line - 1].strip() if 0 < finding.line <= len(lines) else ""
+        path = Path(os.path.relpath(Path(finding.path).resolve(), folder)).as_posix()
+        same = (path, finding.rule, hashlib.sha256(text.encode()).hexdigest()[:16])
+        keys.append((*same, seen.get(same, 0)))
+        seen[same] = seen.get(same, 0) + 1
+    return keys
+
+
+def _read_baseline(baseline: Path) -> dict[BaselineKey, int]:
+    """Return the keys a baseline holds, with how often; raise ConfigError if it is not one."""
+    hint = f"write it with --write-baseline {baseline}"
+    try:
+        entries = json.loads(baseline.read_text(encoding="utf-8"))["findings"]
+        keys = [(e["path"], e["rule"], e["fingerprint"], int(e["occurrence"])) for e in entries]
+    except FileNotFoundError:
+        raise ConfigError(f"no baseline at {baseline}: {hint}") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ConfigError(f"{baseline} is not a doctor baseline ({error}): {hint}") from None
+    counts: dict[BaselineKey, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _write_baseline(baseline: Path, report: Report, sources: dict[str, list[str]]) -> None:
+    """Write the report's findings as a baseline; say so in the report."""
+    keys = _baseline_keys(report.findings, sources, baseline.resolve().parent)
+    entries = [
+        {
+            "path": path,
+            "rule": rule,
+            "fingerprint": digest,
+            "occurrence": index,
+            "message": f.message,
+        }
+        for (path, rule, digest, index), f in zip(keys, report.findings, strict=True)
+    ]
+    text = json.dumps({"doctor-baseline": 1, "findings": entries}, indent=2)
+    baseline.write_text(f"{text}\n", encoding="utf-8")
+    report.baseline_note = (
+        f"Wrote {len(entries)} finding(s) to {baseline}: with --baseline {baseline}, or "
+        f'baseline = "{baseline.name}" in [tool.flask-doctor], only new ones are reported.'
+    )
+    report.findings = []
+
+
+def _apply_baseline(baseline: Path, report: Report, sources: dict[str, list[str]]) -> None:
+    """Leave out the findings the baseline holds; count its entries no longer found."""
+    known = _read_baseline(baseline)
+    folder = baseline.resolve().parent
+    new = []
+    for finding, key in zip(
+        report.findings, _baseline_keys(report.findings, sources, folder), strict=True
+    ):
+        if known.get(key, 0) > 0:
+            known[key] -= 1
+        else:
+            new.append(finding)
+    left_out = len(report.findings) - len(new)
+    # Entries for files this run did not read (another folder, excluded) are not stale.
+    read = {Path(os.path.relpath(Path(path).resolve(), folder)).as_posix() for path in sources}
+    stale = sum(count for key, count in known.items() if key[0] in read)
+    note = f"Left out {left_out} finding(s) in the baseline {baseline}"
+    if stale:
+        note += f"; {stale} of its entries no longer match (fixed?): "
+        note += f"--write-baseline {baseline} drops them"
+    report.findings, report.baseline_note = new, f"{note}."
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a checked file stands: its project's settings, path below the root, test or not."""
+
+    settings: Settings
+    parts: tuple[str, ...]
+    test_code: bool
+
+
+def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
+    """Check every Python file under `paths` as configured; raise ConfigError on a bad one.
+
+    A folder is searched leaving out what its project excludes; a file named is checked.
+    """
+    report = Report()
+    facts: list[ModuleFacts] = []
+    sources: dict[str, list[str]] = {}
+    places: dict[str, _Place] = {}
+    unparsed: dict[str, SyntaxError | ValueError] = {}
+    by_folder: dict[Path, Settings] = {}  # pre-commit may name a thousand files of one project
+    for path in paths:
+        folder = path.resolve() if path.is_dir() else path.resolve().parent
+        if folder not in by_folder:
+            by_folder[folder] = load_settings(path, options)
+        settings = by_folder[folder]
+        prefix = _parts_below(settings.root, path)
+        for file, relative in _python_files([path]):
+            shown, parts = str(file), (*prefix, *relative.parts)
+            skip = path.is_dir() and next(
+                (glob for glob in settings.exclude if _glob_hit(glob, parts, len(prefix))), None
+            )
+            if skip:
+                report.skipped[skip] = report.skipped.get(skip, 0) + 1
+                continue
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                report.errors.append(f"{shown}: cannot read: {error}")
+                continue
+            sources[shown] = text.splitlines()
+            # Test code is told below the project root (else the folder given), not from the
+            # whole path: a service checked out in a folder named tests is production code.
+            places[shown] = _Place(settings, parts, _is_test_file(Path(*parts)))
+            try:
+                found, fact = check_source(
+                    text, shown, real_path=file, test_code=places[shown].test_code
+                )
+            except (SyntaxError, ValueError) as error:
+                if settings.default_exclude and _is_jinja(text, error):
+                    report.skipped[JINJA_TEMPLATES] = report.skipped.get(JINJA_TEMPLATES, 0) + 1
+                else:
+                    unparsed[shown] = error
+                continue
+            report.findings += found
+            facts.append(fact)
+    found, report.findings = report.findings + _cross_file(facts), []
+    for finding in sorted(set(found)):
+        place = places[finding.path]
+        if _ignored(sources[finding.path], finding) or finding.rule not in place.settings.select:
+            continue
+        if any(
+            finding.rule in rules and _glob_hit(glob, place.parts)
+            for glob, rules in place.settings.per_file_ignores.items()
+        ):
+            continue
+        if place.test_code and place.settings.default_exclude and finding.rule not in TEST_RULES:
+            report.spared += 1
+            continue
+        severity = place.settings.severity.get(finding.rule, "error")
+        report.findings.append(replace(finding, severity=severity))
+    report.limits = _parse_limits(unparsed)
+    named = {place.settings.baseline for place in places.values()} - {None}
+    if len(named) > 1 and not options.baseline:
+        raise ConfigError(f"the paths name {len(named)} baselines: run doctor once per project")
+    baseline = options.baseline or next(iter(named), None)
+    if options.write_baseline:
+        _write_baseline(options.write_baseline, report, sources)
+    elif baseline is not None:
+        _apply_baseline(baseline, report, sources)
+    return report
 
 
 def check_paths(paths: Iterable[Path], errors: list[str] | None = None) -> list[Finding]:
-    """Check every Python file under `paths`; note unreadable ones in `errors`."""
-    findings: list[Finding] = []
-    facts: list[ModuleFacts] = []
-    sources: dict[str, list[str]] = {}
-    for file, relative in _python_files(paths):
-        shown = str(file)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            if errors is not None:
-                errors.append(f"{shown}: cannot read: {error}")
-            continue
-        sources[shown] = text.splitlines()
-        # Whether it is test code is read below the folder given, not from the whole path.
-        found, fact = check_source(text, shown, real_path=file, test_code=_is_test_file(relative))
-        findings += found
-        facts.append(fact)
-    findings += _cross_file(facts)
-    return sorted(f for f in set(findings) if not _ignored(sources.get(f.path, []), f))
+    """Check every Python file under `paths` as configured; note unreadable ones in `errors`."""
+    report = analyse(paths)
+    if errors is not None:
+        errors += report.errors
+    return report.findings
 
 
 def _rule_ids(values: Sequence[str]) -> set[str]:
@@ -1100,25 +1683,46 @@ def run(
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     output: str = "text",
+    *,
+    options: Options | None = None,
 ) -> tuple[str, list[str], int]:
-    """Check `paths`; return the report, the messages for stderr and the exit status."""
+    """Check `paths`; return the report, the messages for stderr and the exit status.
+
+    Only findings of severity error fail the run (1). A file this Python cannot parse is a
+    limit of the run, said on stderr: it fails the run (2, as an unreadable file does) only
+    with `options.strict`. What was skipped ends the text report; with json, stderr.
+    """
+    options = options or Options()
     try:
-        selected = _rule_ids(select) or set(RULES)
-        selected -= _rule_ids(ignore)
+        selected, ignored = _rule_ids(select), _rule_ids(ignore)
     except ValueError as error:
         return "", [str(error)], 2
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         return "", [f"no such file or folder: {', '.join(missing)}"], 2
-    errors: list[str] = []
-    findings = [f for f in check_paths(paths, errors) if f.rule in selected]
+    try:
+        result = analyse(
+            paths,
+            replace(options, select=options.select | selected, ignore=options.ignore | ignored),
+        )
+    except ConfigError as error:
+        return "", [str(error)], 2
+    findings, notes = result.findings, result.notes()
+    failing = [finding for finding in findings if finding.severity == "error"]
     if output == "json":
         report = json.dumps([finding.as_json() for finding in findings], indent=2)
     else:
         count = len({finding.path for finding in findings})
-        summary = f"Found {len(findings)} problem(s) in {count} file(s)." if findings else ""
-        report = "\n".join([*(finding.as_text() for finding in findings), summary]).strip()
-    return report, errors, 2 if errors else int(bool(findings))
+        warnings = len(findings) - len(failing)
+        summary = f"Found {len(findings)} problem(s) in {count} file(s)" if findings else ""
+        if summary:
+            summary += f" ({warnings} warning(s): they do not fail)." if warnings else "."
+        report = "\n".join([*(finding.as_text() for finding in findings), summary, *notes])
+        report = report.strip()
+    errors = [*result.errors, *(limit.as_text() for limit in result.limits)]
+    errors += notes if output == "json" else []
+    failed = result.errors or (options.strict and result.limits)
+    return report, errors, 2 if failed else int(bool(failing))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1128,8 +1732,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--select", action="append", default=[], help="only these rule ids")
     parser.add_argument("--ignore", action="append", default=[], help="not these rule ids")
+    Options.add_arguments(parser)
     args = parser.parse_args(argv)
-    report, errors, status = run(args.paths, args.select, args.ignore, args.format)
+    report, errors, status = run(
+        args.paths, args.select, args.ignore, args.format, options=Options.from_arguments(args)
+    )
     if report:
         print(report)
     for error in errors:

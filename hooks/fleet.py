@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -257,7 +257,9 @@ def inspect(path: str, *, dry_run: bool = True) -> Status:
             answers = read_answers(folder)
             status.answers = {k: v for k, v in answers.items() if not k.startswith("_")}
             status.template, status.release = str(answers["_src_path"]), str(answers["_commit"])
-            with _PARSING:
+            # A [tool.flask-doctor] doctor cannot follow leaves the count unknown ("-"): the
+            # service's own doctor run says why; it does not stop the update.
+            with _PARSING, suppress(doctor.ConfigError):
                 status.doctor = len(doctor.check_paths([folder]))
             status.dirty = bool(git(folder, "status", "--porcelain").stdout.strip())
             if not is_url(status.template):

@@ -279,9 +279,26 @@ BAD: dict[str, dict[str, str]] = {
             preload_app = True
         """,
     },
-    "a-syntax-error-and-a-good-file": {
+    "other-linters-codes-silence-only-what-they-name": {
+        "app.py": """
+            from flask import Blueprint
+
+            bp = Blueprint("views", __name__)
+            HITS = []
+            SECRET_KEY = "s3cr3t-value"  # noqa: E501  # expect: FD501
+            API_TOKEN = "abc123"  # nosec B602  # expect: FD501
+            DEBUG = True  # noqa: S105  # expect: FD502
+
+            @bp.get("/")
+            def index():
+                HITS.append(1)  # nosec  # expect: FD301
+                HITS.append(2)  # noqa: FD302  # expect: FD301
+                return "ok"
+        """,
+    },
+    "a-syntax-error-is-no-finding-and-the-rest-is-checked": {
         "broken.py": """
-            def broken(:  # expect: FD001
+            def broken(:
                 pass
         """,
         "app.py": """
@@ -474,6 +491,25 @@ GOOD: dict[str, dict[str, str]] = {
             preload_app = True
         """,
     },
+    "silenced-already-for-ruff-and-bandit": {
+        "oauth.py": """
+            import os
+            from flask import Flask
+
+            # Public names of OAuth grant types and token hints: ruff's and bandit's S105/B105
+            # take them for passwords too, and the codebase says so already.
+            GRANT_TYPE_PASSWORD = "password"  # noqa: S105
+            TOKEN_TYPE_HINT = "access_token"  # nosec B105
+            AUTH_METHOD_SECRET = "client_secret_basic"  # nosec: hardcoded_password_string
+            DEV_SECRET = "not-used-in-production"  # nosec
+            app = Flask(__name__)
+            app.config.from_mapping(API_TOKEN="public-demo")  # noqa: S106
+            DEBUG = True  # noqa: FD502
+
+            if __name__ == "__main__":
+                app.run(debug=True)  # noqa: S201
+        """,
+    },
     "ignored-on-purpose": {
         "app.py": """
             from flask import Blueprint
@@ -484,6 +520,8 @@ GOOD: dict[str, dict[str, str]] = {
             @bp.get("/")
             def index():
                 HITS.append(1)  # doctor: ignore[FD301] a per-process sample, on purpose
+                HITS.append(2)  # noqa: FD301
+                HITS.append(3)  # noqa
                 return "ok"
         """,
     },
@@ -536,9 +574,8 @@ def test_test_code_is_told_below_the_folder_given(tmp_path: Path) -> None:
     write(root, files)
     assert findings(root) == expected(root, files)
     write(root / "tests", files)
-    # The secrets and debug rules spare tests, but for a well-known placeholder ("dev").
-    spared = [("tests/app.py", 11, "FD501"), ("tests/app.py", 16, "FD503")]
-    assert findings(root) == [*expected(root, files), *spared]
+    # Tests keep only the secrets rule, and it spares them but a well-known placeholder ("dev").
+    assert findings(root) == [*expected(root, files), ("tests/app.py", 11, "FD501")]
 
 
 def test_every_rule_has_a_firing_case() -> None:
@@ -599,7 +636,18 @@ def test_json_output_has_every_field(project: Path) -> None:
         ("views.py", 6, "FD302"),
         ("views.py", 6, "FD302"),
     ]
-    assert set(rows[0]) == {"path", "line", "col", "rule", "message", "name", "why", "fix"}
+    assert set(rows[0]) == {
+        "path",
+        "line",
+        "col",
+        "rule",
+        "message",
+        "severity",
+        "name",
+        "why",
+        "fix",
+    }
+    assert rows[0]["severity"] == "error"
 
 
 @pytest.mark.parametrize(
@@ -626,7 +674,7 @@ def test_clean_code_exits_0_and_says_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["--select", "FD999", "."], "unknown rule id FD999; known: FD001", id="rule"),
+        pytest.param(["--select", "FD999", "."], "unknown rule id FD999; known: FD101", id="rule"),
         pytest.param(["no/such/place"], "no such file or folder: no/such/place", id="path"),
     ],
 )
@@ -654,3 +702,320 @@ def test_the_typer_command_gives_the_same_report(project: Path) -> None:
     result = CliRunner().invoke(app, ["doctor", "--select", "FD101", str(project)])
     assert result.exit_code == 1
     assert result.output == run_doctor("--select", "FD101", str(project)).stdout
+
+
+#: Valid from Python 3.12 (PEP 701: the same quotes inside an f-string), not before.
+PEP_701 = """x = 1\nname = f"{'a' if x else "b"}"\n"""
+
+
+def test_a_file_that_does_not_parse_is_a_limit_not_a_finding(tmp_path: Path) -> None:
+    write(tmp_path, {"broken.py": "x = 1\ndef broken(:\n    pass\n", "clean.py": "X = 1\n"})
+    result = run_doctor("--format", "json", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    (limit,) = result.stderr.splitlines()
+    assert limit.startswith(f"doctor: {tmp_path / 'broken.py'}:2: not checked: Python 3.")
+    assert "cannot parse it: invalid syntax" in limit
+    assert run_doctor("--strict", str(tmp_path)).returncode == 2
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python parses PEP 701 f-strings")
+def test_a_file_in_newer_syntax_names_the_python_it_needs(tmp_path: Path) -> None:
+    newer = [version for version in doctor.newer_pythons() if version >= (3, 12)]
+    if not newer:
+        pytest.skip("no Python 3.12 or newer on this machine to tell which version it needs")
+    write(tmp_path, {"new.py": PEP_701})
+    result = run_doctor(str(tmp_path))
+    assert (result.returncode, result.stdout) == (0, "")
+    assert f"new.py:2: not checked: needs Python 3.{newer[0][1]} (this is 3." in result.stderr
+    assert "run doctor with " in result.stderr
+
+
+#: A codebase shaped like the ones in the issue: the app, and around it example apps, docs,
+#: a Jinja-templated module, tests and scripts, each with something doctor would report.
+ADOPTED = {
+    "pyproject.toml": '[project]\nname = "shop"\n',
+    "shop/__init__.py": "",
+    "shop/views.py": BAD["view-mutates-module-state"]["views.py"],
+    "shop/docs/__init__.py": "",
+    # An API-docs blueprint is production code: docs/ is skipped at the root only.
+    "shop/docs/views.py": """
+        SECRET_KEY = "s3cr3t-value"
+    """,
+    "examples/hello/app.py": BAD["secrets-debug-and-dev-server"]["app.py"],
+    "docs/conf.py": """
+        API_TOKEN = "abc123"
+    """,
+    "project_template/{{ name }}/app.py": """
+        from flask import Flask
+        {% if debug %}
+        DEBUG = True
+        {% endif %}
+        app = Flask("{{ name }}")
+    """,
+    "tests/test_views.py": """
+        from flask import Flask
+
+        app = Flask(__name__)
+        app.run()
+        SECRET_KEY = "changeme"
+    """,
+    "scripts/serve.py": """
+        from shop import app
+
+        if __name__ == "__main__":
+            app.run(debug=True)
+    """,
+}
+
+
+def rules_by_file(rows: list[dict[str, object]], root: Path) -> dict[str, set[str]]:
+    """Return {file below root: its rules} from doctor's JSON."""
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(Path(str(row["path"])).relative_to(root).as_posix(), set()).add(
+            str(row["rule"])
+        )
+    return found
+
+
+@pytest.fixture
+def adopted(tmp_path: Path) -> Path:
+    """The codebase above, written under tmp_path."""
+    write(tmp_path, ADOPTED)
+    return tmp_path
+
+
+def test_examples_docs_jinja_and_tests_production_rules_are_skipped_and_said(
+    adopted: Path,
+) -> None:
+    result = run_doctor("--format", "json", str(adopted))
+    assert result.returncode == 1
+    assert rules_by_file(json.loads(result.stdout), adopted) == {
+        "shop/views.py": {"FD301"},
+        "shop/docs/views.py": {"FD501"},
+        "tests/test_views.py": {"FD501"},  # a placeholder: copied, not made up
+        "scripts/serve.py": {"FD502"},
+    }
+    # With json the skips go to stderr; the Jinja template is no limit of the run.
+    assert result.stderr == (
+        "doctor: Skipped 3 file(s) (/docs/ 1, examples/ 1, Jinja templates 1) and 1 "
+        "finding(s) in tests of rules about production; --no-default-exclude checks them.\n"
+    )
+    assert run_doctor(str(adopted)).stdout.splitlines()[-1].startswith("Skipped 3 file(s)")
+    # Test code is told from the project root: the tests folder named is test code too.
+    write(
+        adopted / "tests" / "apps",
+        {"serve.py": "from flask import Flask\napp = Flask('a')\napp.run()\n"},
+    )
+    result = run_doctor("--format", "json", str(adopted / "tests"))
+    assert rules_by_file(json.loads(result.stdout), adopted) == {"tests/test_views.py": {"FD501"}}
+    # A folder named is checked, as a file named is: the skips apply below it.
+    result = run_doctor("--format", "json", str(adopted / "examples" / "hello"))
+    assert rules_by_file(json.loads(result.stdout), adopted) == {
+        "examples/hello/app.py": {"FD501", "FD502", "FD503"}
+    }
+
+
+def test_no_default_exclude_checks_all_of_it(adopted: Path) -> None:
+    result = run_doctor("--format", "json", "--no-default-exclude", str(adopted))
+    found = rules_by_file(json.loads(result.stdout), adopted)
+    assert found["examples/hello/app.py"] == {"FD501", "FD502", "FD503"}
+    assert found["docs/conf.py"] == {"FD501"}
+    assert found["tests/test_views.py"] == {"FD501", "FD503"}
+    (limit,) = result.stderr.splitlines()
+    assert "app.py:2: not checked: Python 3." in limit
+
+
+@pytest.mark.parametrize(
+    ("config", "arguments", "found"),
+    [
+        pytest.param(
+            'exclude = ["scripts/", "shop/docs"]',
+            [],
+            {"shop/views.py": {"FD301"}, "tests/test_views.py": {"FD501"}},
+            id="exclude-adds-to-the-defaults",
+        ),
+        pytest.param(
+            "",
+            ["--exclude", "scripts/,/shop/docs/"],
+            {"shop/views.py": {"FD301"}, "tests/test_views.py": {"FD501"}},
+            id="exclude-on-the-command-line",
+        ),
+        pytest.param(
+            'per-file-ignores = {"scripts/*" = ["FD502"], "tests/**" = ["FD501"]}',
+            [],
+            {"shop/views.py": {"FD301"}, "shop/docs/views.py": {"FD501"}},
+            id="per-file-ignores",
+        ),
+        pytest.param(
+            'select = ["FD301", "FD502"]\nignore = ["FD502"]',
+            [],
+            {"shop/views.py": {"FD301"}},
+            id="select-and-ignore",
+        ),
+        pytest.param(
+            'select = ["FD301"]',
+            ["--select", "FD502"],
+            {"scripts/serve.py": {"FD502"}},
+            id="select-on-the-command-line-wins",
+        ),
+        pytest.param(
+            'default-exclude = false\nignore = ["FD301", "FD501", "FD502"]',
+            [],
+            {"examples/hello/app.py": {"FD503"}, "tests/test_views.py": {"FD503"}},
+            id="default-exclude-false",
+        ),
+    ],
+)
+def test_configuration_in_pyproject(
+    adopted: Path, config: str, arguments: list[str], found: dict[str, set[str]]
+) -> None:
+    with (adopted / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(f"\n[tool.flask-doctor]\n{config}\n")
+    # Run on a folder below the project: the configuration is found walking up.
+    result = run_doctor("--format", "json", *arguments, str(adopted / "shop"), str(adopted))
+    rows = [row for row in json.loads(result.stdout) if "{{" not in row["path"]]
+    assert rules_by_file(rows, adopted) == found
+    assert result.returncode == 1
+
+
+def test_a_warning_is_shown_and_does_not_fail(adopted: Path) -> None:
+    with (adopted / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.flask-doctor]\nseverity = {FD301 = "warning"}\n')
+    result = run_doctor("--select", "FD301", str(adopted / "shop" / "views.py"))
+    assert result.returncode == 0, result.stderr
+    assert " FD301 view `hit` changes module-level `SEEN` (warning)" in result.stdout
+    assert "Found 6 problem(s) in 1 file(s) (6 warning(s): they do not fail)." in result.stdout
+    assert run_doctor("--select", "FD301,FD502", str(adopted)).returncode == 1
+
+
+def test_config_names_a_file_elsewhere(
+    adopted: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    config = tmp_path_factory.mktemp("ci") / "doctor.toml"
+    config.write_text('[tool.flask-doctor]\nexclude = ["/shop/"]\nignore = ["FD502"]\n')
+    result = run_doctor("--format", "json", "--config", str(config), str(adopted))
+    # A folder outside the config's own is matched from the folder given.
+    assert rules_by_file(json.loads(result.stdout), adopted) == {"tests/test_views.py": {"FD501"}}
+    config.write_text("[tool.other]\n")
+    result = run_doctor("--config", str(config), str(adopted))
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"doctor: {config}: no [tool.flask-doctor] table in it\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        pytest.param(
+            'exlude = ["scripts/"]',
+            "unknown key `exlude`; did you mean `exclude`? known: exclude, default-exclude",
+            id="unknown-key",
+        ),
+        pytest.param(
+            'select = ["FD999"]', "`select`: unknown rule id FD999; known: FD101", id="rule"
+        ),
+        pytest.param(
+            'exclude = "scripts/"',
+            '`exclude` must be a list of globs, added to the defaults: exclude = ["scripts/',
+            id="type",
+        ),
+        pytest.param(
+            'severity = {FD301 = "loud"}',
+            '`severity.FD301` must be "error" or "warning"',
+            id="severity-level",
+        ),
+        pytest.param(
+            'per-file-ignores = {"scripts/*" = ["FD5"]}',
+            "`per-file-ignores.scripts/*`: unknown rule id FD5",
+            id="per-file-rule",
+        ),
+        pytest.param("exclude = [", "not valid TOML", id="toml"),
+    ],
+)
+def test_a_bad_configuration_exits_2_naming_the_key(
+    adopted: Path, config: str, message: str
+) -> None:
+    with (adopted / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(f"\n[tool.flask-doctor]\n{config}\n")
+    result = run_doctor(str(adopted))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("doctor: ")
+    assert str(adopted / "pyproject.toml") in result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("glob", "path", "hit"),
+    [
+        pytest.param("examples/", "examples/a/app.py", True, id="folder"),
+        pytest.param("examples/", "pkg/examples/app.py", True, id="folder-at-any-depth"),
+        pytest.param("examples/", "pkg/examples", False, id="a-file-is-no-folder"),
+        pytest.param("/docs/", "docs/conf.py", True, id="anchored"),
+        pytest.param("/docs/", "shop/docs/views.py", False, id="anchored-not-deeper"),
+        pytest.param("scripts/*", "scripts/db/seed.py", True, id="star-crosses-slashes"),
+        pytest.param("*_pb2.py", "shop/api/user_pb2.py", True, id="name-at-any-depth"),
+        pytest.param("shop/docs", "shop/docs/views.py", True, id="middle-slash-anchors"),
+        pytest.param("shop/docs", "x/shop/docs/views.py", False, id="anchored-from-root"),
+    ],
+)
+def test_globs_read_like_gitignore(glob: str, path: str, hit: bool) -> None:
+    assert doctor._glob_hit(glob, tuple(path.split("/"))) is hit
+
+
+def test_globs_try_only_the_names_below_the_folder_given() -> None:
+    parts = ("examples", "hello", "app.py")
+    assert not doctor._glob_hit("examples/", parts, start=1)
+    assert not doctor._glob_hit("/examples/", parts, start=1)
+    assert doctor._glob_hit("*.py", parts, start=2)
+
+
+def test_a_baseline_leaves_out_known_findings_even_moved_and_fails_on_a_new_one(
+    adopted: Path,
+) -> None:
+    baseline = adopted / "doctor-baseline.json"
+    result = run_doctor("--write-baseline", str(baseline), str(adopted))
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote 9 finding(s) to {baseline}" in result.stdout
+    entries = json.loads(baseline.read_text())["findings"]
+    assert set(entries[0]) == {"path", "rule", "fingerprint", "occurrence", "message"}
+    assert "s3cr3t-value" not in baseline.read_text()  # lines are hashed: no secret copied
+
+    # Code moved down by inserted lines, and re-indented, is still the known finding.
+    views = adopted / "shop" / "views.py"
+    views.write_text("import os\n\n\n" + views.read_text())
+    serve = adopted / "scripts" / "serve.py"
+    serve.write_text(serve.read_text().replace("    app.run", "        app.run"))
+    result = run_doctor("--baseline", str(baseline), str(adopted))
+    assert (result.returncode, result.stdout.splitlines()[-1]) == (
+        0,
+        f"Left out 9 finding(s) in the baseline {baseline}.",
+    )
+
+    # A new finding fails, and is the only one reported; one fixed is counted as stale.
+    views.write_text(views.read_text().replace("    SEEN.append(1)", "    SEEN.extend([1])"))
+    result = run_doctor("--format", "json", "--baseline", str(baseline), str(adopted))
+    assert result.returncode == 1
+    ((line, message),) = [(row["line"], row["message"]) for row in json.loads(result.stdout)]
+    assert (line, message) == (22, "view `hit` changes module-level `SEEN`")
+    assert "; 1 of its entries no longer match (fixed?): --write-baseline" in result.stderr
+
+
+def test_a_baseline_named_in_the_configuration(adopted: Path) -> None:
+    with (adopted / "pyproject.toml").open("a") as pyproject:
+        pyproject.write('\n[tool.flask-doctor]\nbaseline = "doctor-baseline.json"\n')
+    result = run_doctor(str(adopted / "shop"))
+    assert result.returncode == 2
+    assert f"no baseline at {adopted / 'doctor-baseline.json'}: write it with" in result.stderr
+    # The path in the configuration is read from its folder, wherever doctor runs.
+    baseline = adopted / "doctor-baseline.json"
+    assert run_doctor("--write-baseline", str(baseline), str(adopted)).returncode == 0
+    assert run_doctor(str(adopted / "shop")).returncode == 0
+    (adopted / "shop" / "new.py").write_text("DEBUG = True\n")
+    assert run_doctor(str(adopted / "shop")).returncode == 1
+    baseline.write_text("[]")
+    result = run_doctor(str(adopted))
+    assert result.returncode == 2
+    assert f"{baseline} is not a doctor baseline" in result.stderr
