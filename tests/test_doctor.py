@@ -6,10 +6,15 @@ Each case is a little project: file names and their source. A line that ends wit
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -23,6 +28,7 @@ from hooks import doctor
 from hooks.checks import check_tree
 from hooks.cli import OutputFormat, app
 from tests.support.commands import lint
+from tests.support.tools import missing
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECT = re.compile(r"#\s*expect:\s*([A-Z0-9, ]+)$")
@@ -787,3 +793,88 @@ def test_a_findings_severity_sets_its_sarif_level_and_annotation(
     (run,) = valid_sarif(doctor.format_sarif([finding]), tmp_path)["runs"]
     assert run["results"][0]["level"] == level
     assert read_command(doctor.format_github([finding]))[0] == command
+
+
+def newcomer(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a shell command as a team would in its own codebase: no environment of ours."""
+    if shutil.which("uv") is None or shutil.which("uvx") is None:
+        missing("uv and uvx are not on PATH: pip install uv")
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env["UV_PYTHON"] = sys.executable
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_the_wheel_holds_doctor_alone_as_flask_doctor(tmp_path: Path) -> None:
+    built = newcomer(f"uv build --wheel --out-dir {shlex.quote(str(tmp_path))} .", ROOT)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        module = archive.read("flask_doctor.py")
+        (scripts,) = (archive.read(name) for name in names if name.endswith("entry_points.txt"))
+        (metadata,) = (archive.read(name) for name in names if name.endswith("/METADATA"))
+    # One module, the very file every generated service vendors as tools/doctor.py.
+    assert [name for name in names if ".dist-info/" not in name] == ["flask_doctor.py"]
+    assert module == (ROOT / "hooks" / "doctor.py").read_bytes()
+    assert b"flask-doctor = flask_doctor:main" in scripts
+    assert b"Requires-Dist" not in metadata
+
+
+def test_this_environment_has_flask_doctor_as_hooks_doctor_is_now() -> None:
+    # uv rebuilds the project whenever hooks/doctor.py changes (cache-keys in pyproject.toml).
+    spec = importlib.util.find_spec("flask_doctor")
+    assert spec is not None
+    assert spec.origin is not None
+    installed = Path(spec.origin).read_bytes()
+    assert installed == (ROOT / "hooks" / "doctor.py").read_bytes(), "`uv sync` rebuilds it"
+
+
+@pytest.fixture
+def codebase(tmp_path: Path) -> Path:
+    """A team's project that has its own `hooks` package and pyproject, and one pitfall."""
+    root = tmp_path / "billing"
+    write(
+        root,
+        {
+            "pyproject.toml": '[project]\nname = "billing"\nversion = "1.0"\n',
+            "hooks/__init__.py": '"""Their own hooks: `python -m hooks` is not ours there."""\n',
+            # A placeholder of the one secret vocabulary, which flask-doctor carries too.
+            "billing/config.py": 'SECRET_KEY = "changeme"\n',
+            "billing/views.py": BAD["thread-reads-request"]["app.py"],
+        },
+    )
+    return root
+
+
+def test_flask_doctor_runs_with_uvx_in_a_codebase_with_its_own_hooks(codebase: Path) -> None:
+    command = f"uvx --from {shlex.quote(str(ROOT))} flask-doctor ."
+    found = newcomer(command, codebase)
+    assert found.returncode == 1, found.stderr
+    assert [line.split(" ")[:2] for line in found.stdout.splitlines() if " FD" in line] == [
+        ["billing/config.py:1:1", "FD501"],
+        ["billing/views.py:5:11", "FD101"],
+    ]
+    # uvx installed hooks/doctor.py itself, as the wheel test says of the build.
+    show = shlex.quote("import flask_doctor; print(flask_doctor.__file__)")
+    where = newcomer(f"uvx --from {shlex.quote(str(ROOT))} python -c {show}", codebase)
+    assert where.returncode == 0, where.stderr
+    installed = Path(where.stdout.strip()).read_bytes()
+    assert installed == (ROOT / "hooks" / "doctor.py").read_bytes()
+    # In this repository's environment the command is there too, from any folder.
+    project = shlex.quote(str(ROOT))
+    dev = newcomer(f"uv run --no-sync --project {project} flask-doctor .", codebase)
+    assert (dev.returncode, dev.stdout) == (1, found.stdout)
+
+    write(codebase, {"billing/config.py": 'import os\nSECRET_KEY = os.environ["SECRET_KEY"]\n'})
+    write(codebase, {"billing/views.py": GOOD["the-factory-pattern"]["pkg/__init__.py"]})
+    clean = newcomer(command, codebase)
+    assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
