@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from hooks import doctor
 from hooks.checks import check_tree
 from hooks.cli import OutputFormat, app
-from tests.support.commands import lint
+from tests.support.commands import git, lint, tool
 from tests.support.tools import missing
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -878,3 +878,61 @@ def test_flask_doctor_runs_with_uvx_in_a_codebase_with_its_own_hooks(codebase: P
     write(codebase, {"billing/views.py": GOOD["the-factory-pattern"]["pkg/__init__.py"]})
     clean = newcomer(command, codebase)
     assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
+
+
+#: The README's section that shows a team adopting doctor, and the URL its commands name.
+ADOPTING = "## Adopting doctor on an existing codebase"
+EXAMPLE_URL = "git+https://git.example.com/platform/copier-flask-service.git"
+
+
+def adoption() -> tuple[list[str], str]:
+    """Return the README's adoption commands (run, baseline) and its CI workflow."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index(ADOPTING) :].split("\n## ")[0]
+    (commands,) = re.findall(r"```sh\n(.*?)```", section, re.S)
+    (workflow,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    return commands.splitlines(), workflow
+
+
+def test_the_readme_adoption_commands_run_as_written(codebase: Path, tmp_path: Path) -> None:
+    """Run it, write a baseline, add it to CI: from a clone's URL, in a team's codebase."""
+    (run, baseline), workflow = adoption()
+    assert run == f"uvx --from {EXAMPLE_URL} flask-doctor ."
+    assert baseline == (
+        f"uvx --from {EXAMPLE_URL} flask-doctor --write-baseline .flask-doctor-baseline.json ."
+    )
+    (step,) = re.findall(r"^ +- run: (.*flask-doctor.*)$", workflow, re.M)
+    assert step == f"uvx --from {EXAMPLE_URL} flask-doctor --format github ."
+    # The workflow is one a team can commit as it is.
+    (codebase / ".github" / "workflows").mkdir(parents=True)
+    (codebase / ".github" / "workflows" / "doctor.yml").write_text(workflow)
+    linted = subprocess.run(
+        [tool("actionlint"), "-shellcheck", tool("shellcheck"), "-pyflakes=",
+         ".github/workflows/doctor.yml"],
+        cwd=codebase, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert (linted.returncode, linted.stdout) == (0, ""), linted.stderr
+
+    # The URL is this repository's, as committed: a clone of it serves as the git host.
+    clone = tmp_path / "copier-flask-service"
+    git(tmp_path, "clone", "-q", str(ROOT), str(clone))
+
+    def here(command: str) -> subprocess.CompletedProcess[str]:
+        return newcomer(command.replace(EXAMPLE_URL, f"git+file://{clone}"), codebase)
+
+    found = here(run)
+    assert found.returncode == 1, found.stderr
+    assert "billing/config.py:1:1 FD501" in found.stdout
+    annotated = here(step)
+    assert annotated.returncode == 1, annotated.stderr
+    assert annotated.stdout.splitlines()[0].startswith(
+        "::error file=billing/config.py,line=1,col=1,title=FD501 hard-coded-secret::"
+    )
+    # The baseline flag comes with doctor's configuration (another change): once doctor has
+    # it, the baseline written here must let the CI command pass on the same findings.
+    if "--write-baseline" in here(f"uvx --from {EXAMPLE_URL} flask-doctor --help").stdout:
+        written = here(baseline)
+        assert written.returncode == 0, written.stderr
+        assert (codebase / ".flask-doctor-baseline.json").is_file()
+        passed = here(step)
+        assert (passed.returncode, passed.stdout) == (0, ""), passed.stderr
