@@ -90,6 +90,8 @@ class OutputFormat(StrEnum):
 
     TEXT = "text"
     JSON = "json"
+    SARIF = "sarif"
+    GITHUB = "github"
 
 
 @app.command()
@@ -99,7 +101,11 @@ def doctor(
         typer.Argument(help="Files and folders to check; folders are searched for *.py."),
     ],
     output: Annotated[
-        OutputFormat, typer.Option("--format", help="text (like ruff) or json.")
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="text (like ruff), json, sarif (code scanning) or github (annotations).",
+        ),
     ] = OutputFormat.TEXT,
     select: Annotated[
         list[str] | None,

