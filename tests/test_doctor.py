@@ -1055,7 +1055,8 @@ def test_sarif_output_is_valid_sarif_2_1_0_with_each_finding(project: Path) -> N
     driver = run["tool"]["driver"]
     assert driver["name"] == "flask-doctor"
     assert [rule["id"] for rule in driver["rules"]] == list(doctor.RULES)
-    assert driver["rules"][1]["help"]["text"].endswith(doctor.RULES["FD101"].fix)
+    (described,) = [rule for rule in driver["rules"] if rule["id"] == "FD101"]
+    assert described["help"]["text"].endswith(doctor.RULES["FD101"].fix)
     places = [
         (
             result["ruleId"],
