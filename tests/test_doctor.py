@@ -18,7 +18,6 @@ import zipfile
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from textwrap import dedent
 from typing import Any
 
 import pytest
@@ -28,10 +27,10 @@ from hooks import doctor
 from hooks.checks import check_tree
 from hooks.cli import OutputFormat, app
 from tests.support.commands import git, lint, tool
+from tests.support.doctor_cases import EXPECT, expected, findings, write
 from tests.support.tools import missing
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECT = re.compile(r"#\s*expect:\s*([A-Z0-9, ]+)$")
 
 #: The pitfalls, one case per way each rule is met.
 BAD: dict[str, dict[str, str]] = {
@@ -536,33 +535,6 @@ GOOD: dict[str, dict[str, str]] = {
         """,
     },
 }
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    """Write a case's files under root."""
-    for name, source in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dedent(source).lstrip("\n"))
-
-
-def expected(root: Path, files: dict[str, str]) -> list[tuple[str, int, str]]:
-    """Return the (file, line, rule) that the case's `# expect:` comments name."""
-    found = []
-    for name in files:
-        for number, line in enumerate((root / name).read_text().splitlines(), start=1):
-            match = EXPECT.search(line)
-            if match:
-                found += [(name, number, rule.strip()) for rule in match.group(1).split(",")]
-    return sorted(found)
-
-
-def findings(root: Path) -> list[tuple[str, int, str]]:
-    """Return (file, line, rule) for everything doctor finds under root."""
-    return sorted(
-        (Path(f.path).relative_to(root).as_posix(), f.line, f.rule)
-        for f in doctor.check_paths([root])
-    )
 
 
 @pytest.mark.parametrize("files", BAD.values(), ids=BAD.keys())

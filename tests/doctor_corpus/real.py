@@ -1,0 +1,3 @@
+"""Doctor's snippets: real (see tests/doctor_corpus/__init__.py)."""
+
+SNIPPETS: dict[str, dict[str, str]] = {}
