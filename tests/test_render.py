@@ -132,6 +132,7 @@ OIDC_FILES = {
     "src/{package}/features/oidc.py",
     "tests/plugins/oidc.py",
     "tests/support/oidc.py",
+    "tests/support/tokens.py",
     "tests/features/test_oidc.py",
 }
 #: Words that would show the caller checks in a project generated without them. The views'
@@ -248,7 +249,7 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
     assert not doctor.is_symlink()
     assert doctor.read_bytes() == (TEMPLATE / "hooks" / "doctor.py").read_bytes()
     # The stand-ins are the template's own, byte for byte: one copy serves both suites.
-    for stand_in in ("outage.py", "sentry.py", "oidc.py"):
+    for stand_in in ("outage.py", "sentry.py", "oidc.py", "tokens.py"):
         copy = project.path / "tests" / "support" / stand_in
         if copy.exists():
             assert not copy.is_symlink()
