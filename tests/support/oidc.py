@@ -56,6 +56,8 @@ class IdentityProvider:
     served: Counter[str] = field(default_factory=Counter)
     port: int = 0
     server: ThreadingHTTPServer | None = None
+    #: Where the key set is served, as discovery names it: a test may move it.
+    jwks_path: str = "/jwks.json"
 
     @property
     def issuer(self) -> str:
@@ -65,7 +67,7 @@ class IdentityProvider:
     @property
     def fetches(self) -> int:
         """How many times the key set was fetched."""
-        return self.served["/jwks.json"]
+        return self.served[self.jwks_path]
 
     def start(self) -> IdentityProvider:
         """Serve on `port` (a free one the first time)."""
@@ -76,8 +78,9 @@ class IdentityProvider:
                 provider.served[self.path] += 1
                 body: dict[str, Any]
                 if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": provider.issuer, "jwks_uri": f"{provider.issuer}/jwks.json"}
-                elif self.path == "/jwks.json":
+                    jwks_uri = f"{provider.issuer}{provider.jwks_path}"
+                    body = {"issuer": provider.issuer, "jwks_uri": jwks_uri}
+                elif self.path == provider.jwks_path:
                     body = {"keys": [key.jwk() for key in provider.keys]}
                 else:
                     self.send_error(404)
