@@ -1,11 +1,12 @@
 """Find the Flask production pitfalls in Python source: `python doctor.py PATH...`.
 
 Each rule names a failure that shows only in production (a thread that touches `request`,
-an extension bound at import, state shared between workers, a blocking call in an async
-view, a secret in code, a teardown that skips the others, logging set up too late, a
-gunicorn configuration that contradicts itself). The analysis reads the code with the
-standard library's `ast` and imports nothing it checks, so Copier's post-generation task
-can run it, and so can any project: this one file is the whole tool.
+an extension bound at import, state shared between workers, a cache that grows with every
+request, a blocking call in an async view, a secret in code, a teardown that skips the
+others, logging set up too late, a gunicorn configuration that contradicts itself). The
+analysis reads the code with the standard library's `ast` and imports nothing it checks, so
+Copier's post-generation task can run it, and so can any project: this one file is the
+whole tool.
 
 Configuration: [tool.flask-doctor] in pyproject.toml (exclude, default-exclude, select,
 ignore, per-file-ignores, severity, baseline); by default examples/, a root docs/, Jinja
