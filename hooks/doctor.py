@@ -1255,8 +1255,6 @@ class ModuleChecker:
             if isinstance(node, ast.Attribute):
                 if used is None and self._is_app_logger(node, apps):
                     used = node
-                elif node.attr == "handlers" and isinstance(node.ctx, ast.Store):
-                    removed |= self._is_app_logger(node.value, apps)
                 continue
             name = self.qual(node.func)
             if isinstance(node.func, ast.Attribute) and node.func.attr == "removeHandler":
