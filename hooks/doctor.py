@@ -1,11 +1,12 @@
 """Find the Flask production pitfalls in Python source: `python doctor.py PATH...`.
 
 Each rule names a failure that shows only in production (a thread that touches `request`,
-an extension bound at import, state shared between workers, a blocking call in an async
-view, a secret in code, a teardown that skips the others, logging set up too late, a
-gunicorn configuration that contradicts itself). The analysis reads the code with the
-standard library's `ast` and imports nothing it checks, so Copier's post-generation task
-can run it, and so can any project: this one file is the whole tool.
+an extension bound at import, state shared between workers, a cache that grows with every
+request, a blocking call in an async view, a secret in code, a teardown that skips the
+others, logging set up too late, a gunicorn configuration that contradicts itself). The
+analysis reads the code with the standard library's `ast` and imports nothing it checks, so
+Copier's post-generation task can run it, and so can any project: this one file is the
+whole tool.
 
 Configuration: [tool.flask-doctor] in pyproject.toml (exclude, default-exclude, select,
 ignore, per-file-ignores, severity, baseline); by default examples/, a root docs/, Jinja
@@ -92,6 +93,14 @@ RULES: dict[str, Rule] = {
             "Default to None and create the list, dict or set inside the function.",
         ),
         Rule(
+            "FD304",
+            "unbounded-cache",
+            "An unbounded cache keeps one entry per distinct request value for the worker's "
+            "life: memory grows with traffic until the worker is killed.",
+            "Bound it (`lru_cache(maxsize=1024)`, cachetools.TTLCache), or cache in Redis with "
+            "an expiry.",
+        ),
+        Rule(
             "FD401",
             "blocking-call-in-async",
             "A blocking call holds the event loop: every task on it waits, and under an "
@@ -128,10 +137,11 @@ RULES: dict[str, Rule] = {
         ),
         Rule(
             "FD701",
-            "logging-configured-after-app",
-            "Flask attached its own handler when the app was made: lines come out twice or "
-            "in the wrong format.",
-            "Configure logging before Flask(...) is created.",
+            "logging-configured-after-app-logger",
+            "Reading app.logger first gave it Flask's own handler: after basicConfig each "
+            "line prints twice; dictConfig or fileConfig disable it, and its lines are lost.",
+            "Configure logging before anything reads app.logger (first in create_app or the "
+            "entry point), or remove flask.logging.default_handler from it.",
         ),
         Rule(
             "FD801",
@@ -252,6 +262,10 @@ SESSION_METHODS = frozenset(
 )
 QUERY_METHODS = frozenset(
     {"all", "first", "one", "one_or_none", "get", "get_or_404", "first_or_404", "count"}
+)
+#: Dicts: a key stored in one stays until something removes it.
+DICT_FACTORIES = frozenset(
+    {"dict", "collections.defaultdict", "collections.OrderedDict", "collections.Counter"}
 )
 LOGGING_SETUP = frozenset(
     {"logging.basicConfig", "logging.config.dictConfig", "logging.config.fileConfig"}
@@ -588,6 +602,9 @@ class ModuleChecker:
                 self.functions.setdefault(node.name, []).append(node)
         self.classes = {node.name for node in tree.body if isinstance(node, ast.ClassDef)}
         self.app_names: set[str] = set()
+        # FD304's per-view and per-module facts, made when first asked for.
+        self._request_names: dict[int, set[str]] = {}
+        self._evicted_names: set[str] | None = None
         self.module_names: dict[str, ast.expr] = {}
         for statement in _module_statements(tree.body, main_guard=True):
             value = getattr(statement, "value", None)
@@ -617,6 +634,7 @@ class ModuleChecker:
         self.check_background()
         self.check_import_time()
         self.check_views()
+        self.check_caches()
         self.check_async()
         self.test_code = test_code
         self.check_secrets_and_debug()
@@ -742,17 +760,23 @@ class ModuleChecker:
                     self.facts.defines_factory = True
 
     def _check_bound_at_import(self, node: ast.Call, name: str) -> None:
+        """FD201: an extension bound at import to an app this module makes with Flask(...)."""
+        # Only such an app is shared by whoever imports the module (tests, workers); an app
+        # from a factory call at import (`app = create_app()` in manage.py) is the script's own.
         arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
         app_arguments = [
-            a for a in arguments if isinstance(a, ast.Name) and a.id in self.app_names
+            a
+            for a in arguments
+            if (isinstance(a, ast.Name) and a.id in self.app_names) or self._is_flask(a)
         ]
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "init_app" and node.args:
-            self.add(node, "FD201", f"`{ast.unparse(node.func)}(...)` binds the app at import")
-        elif app_arguments and name.rpartition(".")[2][:1].isupper() and name != "flask.Flask":
+        if not app_arguments:
+            return
+        shown = ast.unparse(app_arguments[0])
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "init_app":
+            self.add(node, "FD201", f"`{ast.unparse(node.func)}({shown})` binds the app at import")
+        elif name.rpartition(".")[2][:1].isupper() and not self._is_flask(node):
             self.add(
-                node,
-                "FD201",
-                f"`{name.rpartition('.')[2]}({app_arguments[0].id})` binds the app at import",
+                node, "FD201", f"`{name.rpartition('.')[2]}({shown})` binds the app at import"
             )
 
     # FD301, FD302 ------------------------------------------------------------------------
@@ -813,7 +837,10 @@ class ModuleChecker:
             } - declared
             for node in _walk_scope(view.body):
                 name = self._mutated_module_name(node, shared - local, declared)
-                if name is not None:
+                if name is not None and self._fills_cache(node, name, view):
+                    message = f"view `{view.name}` adds request data as keys to module-level"
+                    self.add(node, "FD304", f"{message} `{name}`, which nothing evicts")
+                elif name is not None:
                     self.add(node, "FD301", f"view `{view.name}` changes module-level `{name}`")
 
     def _mutated_module_name(
@@ -838,6 +865,157 @@ class ModuleChecker:
                 if root in shared or root in declared:
                     return root
         return None
+
+    # FD304 -------------------------------------------------------------------------------
+    def _unbounded_cache(self, decorator: ast.expr) -> bool:
+        """Tell whether `decorator` is `functools.cache`, or `lru_cache` with maxsize None."""
+        if not isinstance(decorator, ast.Call):
+            return self.qual(decorator) == "functools.cache"
+        if self.qual(decorator.func) != "functools.lru_cache":
+            return False
+        sizes = [*decorator.args[:1], *(k.value for k in decorator.keywords if k.arg == "maxsize")]
+        return any(isinstance(size, ast.Constant) and size.value is None for size in sizes)
+
+    def _request_data(self, view: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        """Return the names in `view` that hold request data: its parameters, what they make."""
+        known = self._request_names.get(id(view))
+        if known is not None:
+            return known
+        arguments = view.args
+        names = {
+            argument.arg
+            for argument in [
+                *arguments.posonlyargs,
+                *arguments.args,
+                *arguments.kwonlyargs,
+                *filter(None, [arguments.vararg, arguments.kwarg]),
+            ]
+        } - {"self", "cls"}
+        assignments = [
+            node
+            for node in _walk_scope(view.body)
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.For | ast.NamedExpr)
+        ]
+        grown = True
+        while grown:  # `key = request.args["k"]; name = key.lower()`: until nothing is added
+            grown = False
+            for node in assignments:
+                value = node.iter if isinstance(node, ast.For) else node.value
+                if value is None or not self._is_request_data(value, names):
+                    continue
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name) and name.id not in names:
+                            names.add(name.id)
+                            grown = True
+        self._request_names[id(view)] = names
+        return names
+
+    def _is_request_data(self, node: ast.AST, names: set[str]) -> bool:
+        """Tell whether `node` uses request data, the view's `names`, or a database id."""
+        for part in ast.walk(node):
+            if isinstance(part, ast.Name | ast.Attribute) and self.qual(part) in REQUEST_PROXIES:
+                return True
+            word = ""
+            if isinstance(part, ast.Name):
+                if part.id in names:
+                    return True
+                word = "" if part.id == "id" else part.id  # `id` alone is the builtin
+            elif isinstance(part, ast.Attribute):
+                word = part.attr
+            elif isinstance(part, ast.Subscript) and isinstance(part.slice, ast.Constant):
+                word = str(part.slice.value)
+            if word == "id" or word.endswith("_id"):
+                return True
+        return False
+
+    def _fills_cache(
+        self, node: ast.AST, name: str, view: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> bool:
+        """Tell whether `node` stores under a request-made key in module-level dict `name`."""
+        value = self.module_names.get(name)
+        is_dict = isinstance(value, ast.Dict | ast.DictComp) or (
+            isinstance(value, ast.Call) and self.qual(value.func) in DICT_FACTORIES
+        )
+        if not is_dict or name in self._evicted():
+            return False
+        key: ast.expr | None = None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                key = target.slice
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "setdefault"
+            and isinstance(node.func.value, ast.Name)
+            and node.args
+        ):
+            key = node.args[0]
+        return key is not None and self._is_request_data(key, self._request_data(view))
+
+    def _evicted(self) -> set[str]:
+        """Return the module-level names something empties: `pop`, `popitem`, `clear`, `del`."""
+        if self._evicted_names is None:
+            self._evicted_names = {
+                root
+                for node in self.nodes
+                for root in (
+                    [_root_name(node.func.value)]
+                    if isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in {"pop", "popitem", "clear"}
+                    else [_root_name(t) for t in node.targets]
+                    if isinstance(node, ast.Delete)
+                    else []
+                )
+                if root is not None
+            }
+        return self._evicted_names
+
+    def check_caches(self) -> None:
+        """FD304: an unbounded functools cache that a view or hook calls with request data."""
+        cached: dict[str, list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, ast.expr]]] = {}
+        for name, functions in self.functions.items():
+            for function in functions:
+                arguments = [*function.args.posonlyargs, *function.args.args]
+                if arguments and arguments[0].arg in {"self", "cls"}:
+                    arguments = arguments[1:]
+                arguments += function.args.kwonlyargs
+                if not (arguments or function.args.vararg or function.args.kwarg):
+                    continue  # one entry at most: nothing grows
+                for decorator in function.decorator_list:
+                    if self._unbounded_cache(decorator):
+                        cached.setdefault(name, []).append((function, decorator))
+        if not cached:
+            return
+        reported: set[int] = set()
+        for view in self._views():
+            for function, decorator in cached.get(view.name, []):
+                if function is view and id(decorator) not in reported:
+                    reported.add(id(decorator))
+                    shown = f"`@{ast.unparse(decorator)}` on view `{view.name}`"
+                    self.add(decorator, "FD304", f"{shown}: Flask calls it with each URL's values")
+            for call in _walk_scope(view.body):
+                if not isinstance(call, ast.Call):
+                    continue
+                func = call.func
+                callee = func.id if isinstance(func, ast.Name) else None
+                if isinstance(func, ast.Attribute) and _root_name(func) in {"self", "cls"}:
+                    callee = func.attr
+                passed = [*call.args, *(keyword.value for keyword in call.keywords)]
+                if callee not in cached or not any(
+                    self._is_request_data(argument, self._request_data(view))
+                    for argument in passed
+                ):
+                    continue
+                for function, decorator in cached[callee]:
+                    if id(decorator) not in reported:
+                        reported.add(id(decorator))
+                        shown = f"`@{ast.unparse(decorator)}` on `{function.name}`"
+                        message = f"{shown}, which view `{view.name}` calls with request data"
+                        self.add(decorator, "FD304", f"{message}: it keeps every value")
 
     # FD401 -------------------------------------------------------------------------------
     def check_async(self) -> None:
@@ -1016,32 +1194,98 @@ class ModuleChecker:
         return False
 
     # FD701 -------------------------------------------------------------------------------
-    def _receives_app(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-        """Tell whether `function` is handed an app that exists already (`app` or `: Flask`)."""
+    def _app_parameters(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        """Return the parameters of `function` that hold an app (`app`, or typed `: Flask`)."""
         arguments = [*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs]
-        return any(
-            argument.arg == "app"
+        return {
+            argument.arg
+            for argument in arguments
+            if argument.arg == "app"
             or (
                 argument.annotation is not None and self.qual(argument.annotation) == "flask.Flask"
             )
-            for argument in arguments
-        )
+        }
 
     def check_logging_order(self) -> None:
-        """FD701: logging.basicConfig or dictConfig after Flask(...) in the same scope."""
-        functions = [f for fs in self.functions.values() for f in fs]
-        for body, app_made in [(self.tree.body, False)] + [
-            (f.body, self._receives_app(f)) for f in functions
-        ]:
-            for statement in body:
-                if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    continue
-                calls = [n for n in _walk_scope([statement]) if isinstance(n, ast.Call)]
-                for call in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):
-                    name = self.qual(call.func)
-                    if app_made and name in LOGGING_SETUP:
-                        self.add(call, "FD701", f"`{name}` once the Flask app exists")
-                    app_made |= name == "flask.Flask"
+        """FD701: logging configured after `app.logger` was used, in the same scope."""
+        # Most modules configure no logging: then there is no scope to read in order.
+        if not any(
+            isinstance(node, ast.Call) and self.qual(node.func) in LOGGING_SETUP
+            for node in self.nodes
+        ):
+            return
+        scopes: list[tuple[list[ast.stmt], set[str]]] = [(self.tree.body, set(self.app_names))]
+        for functions in self.functions.values():
+            for function in functions:
+                made = {
+                    target.id
+                    for node in _walk_scope(function.body)
+                    if isinstance(node, ast.Assign) and self._is_flask(node.value)
+                    for target in node.targets
+                    if isinstance(target, ast.Name)
+                }
+                scopes.append(
+                    (function.body, self.app_names | made | self._app_parameters(function))
+                )
+        for body, apps in scopes:
+            nodes = [
+                node
+                for statement in body
+                if not isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                for node in _walk_scope([statement])
+                if isinstance(node, ast.Call | ast.Attribute)
+            ]
+            self._logging_in_order(sorted(nodes, key=lambda n: (n.lineno, n.col_offset)), apps)
+
+    def _is_app_logger(self, node: ast.AST, apps: set[str]) -> bool:
+        """Tell whether `node` is `app.logger` (the cached property that adds Flask's handler)."""
+        if not isinstance(node, ast.Attribute) or node.attr != "logger":
+            return False
+        owner = node.value
+        return (
+            isinstance(owner, ast.Name) and owner.id in apps | {"app", "application"}
+        ) or self.qual(owner) == "flask.current_app"
+
+    def _logging_in_order(self, nodes: list[ast.Call | ast.Attribute], apps: set[str]) -> None:
+        """Report each logging setup that comes after the app's logger was first read."""
+        used: ast.Attribute | None = None
+        # `app.logger.removeHandler(default_handler)`: Flask's handler is gone again.
+        removed = False
+        for node in nodes:
+            if isinstance(node, ast.Attribute):
+                if used is None and self._is_app_logger(node, apps):
+                    used = node
+                continue
+            name = self.qual(node.func)
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "removeHandler":
+                removed |= any(self.qual(a) == "flask.logging.default_handler" for a in node.args)
+            if used is None or name not in LOGGING_SETUP:
+                continue
+            where = f"`{name}` after `{ast.unparse(used)}` was used (line {used.lineno}): "
+            if name == "logging.basicConfig":
+                if not removed:
+                    self.add(node, "FD701", f"{where}Flask's own handler prints each line again")
+            elif not self._keeps_loggers(node):
+                self.add(node, "FD701", f"{where}it disables that logger: its lines are lost")
+            elif not removed:
+                self.add(node, "FD701", f"{where}Flask's own handler prints each line again")
+
+    @staticmethod
+    def _keeps_loggers(call: ast.Call) -> bool:
+        """Tell whether dictConfig or fileConfig is told `disable_existing_loggers=False`."""
+        pairs: list[tuple[object, ast.expr]] = [(k.arg, k.value) for k in call.keywords]
+        if call.args and isinstance(call.args[0], ast.Dict):
+            pairs += [
+                (key.value, value)
+                for key, value in zip(call.args[0].keys, call.args[0].values, strict=True)
+                if isinstance(key, ast.Constant)
+            ]
+        return any(
+            key == "disable_existing_loggers"
+            and isinstance(value, ast.Constant)
+            and value.value is False
+            for key, value in pairs
+        )
 
 
 #: Libraries that bind ssl, sockets or locks when imported: gevent must patch before them.

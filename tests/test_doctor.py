@@ -157,7 +157,7 @@ BAD: dict[str, dict[str, str]] = {
 
             @bp.post("/cache/<key>")
             def put(key):
-                CACHE[key] = 1  # expect: FD301
+                CACHE["last"] = key  # expect: FD301
                 STATS.last = key  # expect: FD301
                 return "ok"
 
@@ -247,11 +247,36 @@ BAD: dict[str, dict[str, str]] = {
 
             def create_app():
                 app = Flask(__name__)
+                app.logger.info("starting")
                 logging.config.dictConfig({"version": 1})  # expect: FD701
                 return app
 
             def configure_logging(app):
+                app.logger.setLevel("INFO")
                 logging.basicConfig(level="INFO")  # expect: FD701
+        """,
+    },
+    "unbounded-caches-filled-by-requests": {
+        "views.py": """
+            import functools
+            from functools import lru_cache
+            from flask import Blueprint, request
+
+            bp = Blueprint("views", __name__)
+            NAMES = {}
+
+            @functools.cache  # expect: FD304
+            def price(sku):
+                return sku.upper()
+
+            @lru_cache(maxsize=None)  # expect: FD304
+            def owner(user_id):
+                return user_id
+
+            @bp.get("/price/<sku>")
+            def show(sku):
+                NAMES[request.args["q"]] = owner(request.args["user_id"])  # expect: FD304
+                return price(sku)
         """,
     },
     "gunicorn-preload-with-an-engine-made-at-import": {
