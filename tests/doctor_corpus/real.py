@@ -162,6 +162,69 @@ SNIPPETS: dict[str, dict[str, str]] = {
             SECRET_KEY_DB_KEY = "secret-key"  # expect: FD501
             """,
     },
+    # false FD501: itsdangerous salts name what a signed token is for; they are not secret.
+    "real-itsdangerous-salt": {
+        "shop/auth.py": """
+            from flask import request
+
+            from shop.models import User
+            from shop.security import serializer
+
+
+            def confirm(token):
+                return User.verify_hash(token, salt="confirm")
+
+
+            def reset():
+                return serializer.loads(request.args["token"], max_age=3600, salt="reset-password")
+            """,
+    },
+    # false FD501: names of environment variables and configuration options, and the
+    # marker that replaces a password in an audit log.
+    "real-secret-setting-names": {
+        "shop/environment.py": """
+            ENV_OPTIONS = {
+                "solr_user": "SHOP_SOLR_USER",
+                "solr_password": "SHOP_SOLR_PASSWORD",
+            }
+            _config_encode_secret = "api_token.jwt.encode.secret"
+
+
+            def redact(data):
+                if "password" in data:
+                    data["password"] = "[REDACTED]"
+                return data
+            """,
+    },
+    # false FD501: users' passwords in tests kept beside the code (`*_test.py`) and in
+    # scripts that fill a development database with fake users.
+    "real-fake-users": {
+        "shop/auth_test.py": """
+            import pytest
+
+            USERS = [
+                ("user1", "user1RealPassword"),
+                ({"identifier": "user2", "password": "user2RealPassword"}, None),
+            ]
+
+
+            @pytest.mark.parametrize(("user", "password"), USERS)
+            def test_login(user, password):
+                assert user
+            """,
+        "populate.py": """
+            from shop.models import Team, User
+
+            Team(name="red", password="password")
+            """,
+        "shop/fake.py": """
+            from shop.models import User
+
+
+            def users(count):
+                return [User(username=f"u{i}", password="password") for i in range(count)]
+            """,
+    },
     # false FD501: public token prefixes, already silenced for ruff.
     "real-token-prefixes": {
         "shop/oauth.py": """
@@ -262,6 +325,58 @@ SNIPPETS: dict[str, dict[str, str]] = {
                 if "X-Forwarded-Prefix" in request.headers:
                     prefix = request.headers["X-Forwarded-Prefix"]
                     app.config["SESSION_COOKIE_PATH"] = prefix  # expect: FD301
+            """,
+    },
+    # false FD301: a handler class made once per request (indico's RH, like MethodView and
+    # Resource) keeps the request's objects on self.
+    "real-handler-instance-state": {
+        "shop/controllers.py": """
+            from flask import request
+
+            from shop.models import Event
+            from shop.web import RH
+
+
+            class RHEventBase(RH):
+                def _process_args(self):
+                    self.event = Event.get(request.view_args["event_id"])
+
+
+            class RHEventPage(RHEventBase):
+                def _process(self):
+                    return self.event.title
+            """,
+        "shop/blueprint.py": """
+            from flask import Blueprint
+
+            from shop.controllers import RHEventPage
+
+            bp = Blueprint("events", __name__)
+            bp.add_url_rule("/event/<int:event_id>", view_func=RHEventPage.as_view("page"))
+            """,
+    },
+    # false FD301: hooks registered by call, on an extension's methods, keep the request's
+    # id on `g`, which is per request.
+    "real-hook-by-call-sets-g": {
+        "shop/tracing.py": """
+            import uuid
+
+            from flask import g, request
+
+
+            class Tracing:
+                def init_app(self, app):
+                    app.before_request(self.get_request_id)
+                    app.after_request(self.set_request_id)
+
+                @staticmethod
+                def get_request_id():
+                    g.request_id = request.headers.get("X-Request-ID") or str(uuid.uuid4())
+
+                @staticmethod
+                def set_request_id(response):
+                    response.headers["X-Request-ID"] = g.request_id
+                    return response
             """,
     },
     # noisy FD301: a single-process app keeps its live browser sessions in a module dict.
