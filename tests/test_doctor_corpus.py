@@ -77,3 +77,16 @@ def test_the_table_counts_hits_noise_false_positives_and_misses() -> None:
     assert unlabelled(labels, [*reported, ("o/r", "a.py", 9, "FD301")]) == [
         ("o/r", "a.py", 9, "FD301")
     ]
+
+
+def test_docs_count_the_labelled_sites_as_labels_json_does() -> None:
+    labels, reported = load_labels(), set(load_reported())
+    kinds = [str(site["label"]) for site in labels["sites"]]
+    silent = [site for site in labels["sites"] if site_of(site) not in reported]
+    misses = sum(site["label"] == "true" for site in silent)
+    said = " ".join(DOCS.read_text().split())
+    assert (
+        f"{len(kinds)} sites are labelled ({kinds.count('true')} true, {kinds.count('noisy')} "
+        f"noisy, {kinds.count('false')} false): the {len(reported)} today's doctor reports, "
+        f"and {len(silent)} it does not ({misses} misses, and {len(silent) - misses} look-alikes"
+    ) in said

@@ -82,6 +82,25 @@ SNIPPETS: dict[str, dict[str, str]] = {
                 return LDAP_PASSWORD
             """,
     },
+    # noisy FD501: the shipped settings file's placeholder key, which the app refuses to
+    # serve with unless in debug; false: the comparison that refuses it.
+    "real-refused-default-secret": {
+        "shop/settings.yml": """
+            server:
+              secret_key: "ultrasecretkey"  # overridden by $SHOP_SECRET
+            """,
+        "shop/webapp.py": """
+            import sys
+
+            from flask import Flask
+
+            from shop.settings import get_setting
+
+            app = Flask(__name__)
+            if not app.debug and get_setting("server.secret_key") == "ultrasecretkey":
+                sys.exit("server.secret_key is not changed")
+            """,
+    },
     # noisy FD501: the test configuration's own secrets, by path or by name; the one made of
     # one repeated character is not reported.
     "real-test-config-secret": {
