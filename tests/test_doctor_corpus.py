@@ -19,6 +19,7 @@ from tests.doctor_corpus.measure import (
     load_labels,
     load_reported,
     markdown,
+    reported_sites,
     site_of,
     table,
     unlabelled,
@@ -90,3 +91,10 @@ def test_docs_count_the_labelled_sites_as_labels_json_does() -> None:
         f"noisy, {kinds.count('false')} false): the {len(reported)} today's doctor reports, "
         f"and {len(silent)} it does not ({misses} misses, and {len(silent) - misses} look-alikes"
     ) in said
+
+
+def test_the_measure_reports_sites_below_each_codebase_by_its_repository(tmp_path: Path) -> None:
+    write(tmp_path / "shop", SNIPPETS["real-hook-mutates-app-config"])
+    codebases: list[dict[str, object]] = [{"name": "shop", "repo": "acme/shop"}]
+    site = ("acme/shop", "shop/app.py", 10, "FD301")
+    assert list(reported_sites(tmp_path, codebases)) == [site]
