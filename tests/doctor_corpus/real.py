@@ -27,7 +27,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
     "real-deploy-file-secret": {
         "Dockerfile": """
             FROM python:3.12-slim
-            ENV SECRET_KEY="tralala" \\
+            ENV SECRET_KEY="lalala" \\
                 PORT=8000
             CMD ["gunicorn", "shop.wsgi:app"]
             """,
@@ -35,7 +35,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             apiVersion: v1
             kind: ConfigMap
             data:
-              SECRET_KEY: changeme_secret
+              SECRET_KEY: change_this_secret
             """,
         "docker-compose.yml": """
             services:
@@ -65,12 +65,12 @@ SNIPPETS: dict[str, dict[str, str]] = {
             import os
 
             DEBUG = os.getenv("DEBUG") == "1"
-            SECRET_KEY = os.getenv("SECRET_KEY", "mysecretkey")  # expect: FD501
-            if SECRET_KEY == "mysecretkey" and not DEBUG:
+            SECRET_KEY = os.getenv("SECRET_KEY", "localsecretkey")  # expect: FD501
+            if SECRET_KEY == "localsecretkey" and not DEBUG:
                 raise RuntimeError("set SECRET_KEY")
             DATABASE = {
                 "host": os.getenv("DB_HOST", "localhost"),
-                "password": os.getenv("DB_PASSWORD", "mysecretpassword"),  # expect: FD501
+                "password": os.getenv("DB_PASSWORD", "localpassword"),  # expect: FD501
             }
             """,
         "shop/commands.py": """
@@ -87,7 +87,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
     "real-refused-default-secret": {
         "shop/settings.yml": """
             server:
-              secret_key: "ultrasecretkey"  # overridden by $SHOP_SECRET
+              secret_key: "notsosecretkey"  # overridden by $SHOP_SECRET
             """,
         "shop/webapp.py": """
             import sys
@@ -97,7 +97,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             from shop.settings import get_setting
 
             app = Flask(__name__)
-            if not app.debug and get_setting("server.secret_key") == "ultrasecretkey":
+            if not app.debug and get_setting("server.secret_key") == "notsosecretkey":
                 sys.exit("server.secret_key is not changed")
             """,
     },
@@ -108,7 +108,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             TOKEN_SECRET = "test"  # expect: FD501
             """,
         "configs/test.py": """
-            SECRET_KEY = "e951e5a1f4b94151b360f47edf596dd2"  # expect: FD501
+            SECRET_KEY = "3b9d0c7e52a14f6d8e2b71c4a9f0e6d5"  # expect: FD501
             """,
         "shop/config.py": """
             class TestingConfig:
@@ -222,8 +222,8 @@ SNIPPETS: dict[str, dict[str, str]] = {
             import pytest
 
             USERS = [
-                ("user1", "user1RealPassword"),
-                ({"identifier": "user2", "password": "user2RealPassword"}, None),
+                ("user1", "alicePassw0rd"),
+                ({"identifier": "user2", "password": "bobPassw0rd"}, None),
             ]
 
 
