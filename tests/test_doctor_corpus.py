@@ -1,4 +1,8 @@
-"""doctor on the snippets that reproduce what it met in real codebases (tests/doctor_corpus)."""
+"""doctor on the snippets that reproduce what it met in real codebases (tests/doctor_corpus).
+
+Also the labelled corpus: labels.json well-formed, and the precision and recall table in
+docs/doctor.md recomputed from labels.json and the sites the last measure saw reported.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,19 @@ from pathlib import Path
 import pytest
 
 from tests.doctor_corpus import SNIPPETS
+from tests.doctor_corpus.measure import (
+    DOCS,
+    KINDS,
+    TABLE_END,
+    TABLE_START,
+    load_labels,
+    load_reported,
+    markdown,
+    reported_sites,
+    site_of,
+    table,
+    unlabelled,
+)
 from tests.support.doctor_cases import expected, findings, write
 
 
@@ -16,3 +33,68 @@ def test_each_snippet_gets_exactly_its_expected_findings(
 ) -> None:
     write(tmp_path, files)
     assert findings(tmp_path) == expected(tmp_path, files)
+
+
+def test_labels_are_well_formed() -> None:
+    labels = load_labels()
+    names = [codebase["name"] for codebase in labels["codebases"]]
+    repos = {codebase["repo"] for codebase in labels["codebases"]}
+    assert len(names) == len(set(names)) >= 8
+    assert all(len(str(codebase["commit"])) == 40 for codebase in labels["codebases"])
+    sites = [site_of(site) for site in labels["sites"]]
+    assert len(sites) == len(set(sites)), "a site is labelled twice"
+    for site in labels["sites"]:
+        assert set(site) == {"repo", "path", "line", "rule", "label", "why", "snippet"}, site
+        assert site["label"] in KINDS, site
+        assert site["snippet"] in SNIPPETS, site
+        assert site["repo"] in repos, site
+        assert str(site["why"]).strip(), site
+        assert str(site["rule"]).startswith("FD"), site
+
+
+def test_every_real_snippet_is_named_by_a_label() -> None:
+    named = {site["snippet"] for site in load_labels()["sites"]}
+    assert {name for name in SNIPPETS if name.startswith("real-")} <= named
+
+
+def test_docs_hold_the_table_recomputed_from_labels_and_reported_sites() -> None:
+    labels, reported = load_labels(), load_reported()
+    assert not unlabelled(labels, reported), "run the measure and label what it prints"
+    held = DOCS.read_text().split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+    assert held == markdown(table(labels, reported)).strip()
+
+
+def test_the_table_counts_hits_noise_false_positives_and_misses() -> None:
+    def label(line: int, kind: str) -> dict[str, object]:
+        return {"repo": "o/r", "path": "a.py", "line": line, "rule": "FD301", "label": kind}
+
+    labels = {"codebases": [], "sites": [label(1, "true"), label(2, "true"), label(3, "noisy")]}
+    labels["sites"] += [label(4, "false"), label(5, "false")]
+    reported = [("o/r", "a.py", line, "FD301") for line in (1, 3, 4, 5)]
+    (row,) = [row for row in table(labels, reported) if row.rule == "FD301"]
+    assert (row.findings, row.true, row.noisy, row.false) == (4, 1, 1, 2)
+    assert (row.true_sites, row.missed) == (2, 1)
+    assert (row.precision, row.false_positive_rate, row.recall) == ("25 %", "50 %", "50 %")
+    assert unlabelled(labels, [*reported, ("o/r", "a.py", 9, "FD301")]) == [
+        ("o/r", "a.py", 9, "FD301")
+    ]
+
+
+def test_docs_count_the_labelled_sites_as_labels_json_does() -> None:
+    labels, reported = load_labels(), set(load_reported())
+    kinds = [str(site["label"]) for site in labels["sites"]]
+    silent = [site for site in labels["sites"] if site_of(site) not in reported]
+    misses = sum(site["label"] == "true" for site in silent)
+    said = " ".join(DOCS.read_text().split())
+    assert (
+        f"{len(kinds)} sites are labelled ({kinds.count('true')} true, {kinds.count('noisy')} "
+        f"noisy, {kinds.count('false')} false): the {len(reported)} today's doctor reports, "
+        f"and {len(silent)} it does not ({misses} misses, and {len(silent) - misses} look-alikes"
+    ) in said
+
+
+def test_the_measure_reports_sites_below_each_codebase_by_its_repository(tmp_path: Path) -> None:
+    write(tmp_path / "shop", SNIPPETS["real-hook-mutates-app-config"])
+    codebases: list[dict[str, object]] = [{"name": "shop", "repo": "acme/shop"}]
+    site = ("acme/shop", "shop/app.py", 10, "FD301")
+    assert list(reported_sites(tmp_path, codebases)) == [site]

@@ -1,0 +1,206 @@
+"""Measure doctor's precision and recall on the labelled corpus of real Flask codebases.
+
+`uv run python -m tests.doctor_corpus.measure [--docs] CORPUS_DIR`: CORPUS_DIR holds one folder per
+codebase of labels.json, by its `name`. doctor runs on each as a team would run it (default
+options, so its default skips apply); every reported site (repo, path, line, rule) is joined
+with the labels. A reported site nobody labelled is printed and the run exits 1: it must be
+judged first. Otherwise the run prints the table per rule that docs/doctor.md holds, and
+writes the reported sites to reported.json, so that CI, which cannot fetch the corpus,
+recomputes the table from labels.json and reported.json alone.
+
+A label judges a site, not a finding, so the labels outlive doctor's versions: `true` is a
+real production pitfall of the rule there (doctor should report it), `noisy` is true by the
+rule's wording but harmless where it sits, `false` is a site where reporting the rule is
+wrong. --docs puts the table in docs/doctor.md too.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hooks import doctor
+
+HERE = Path(__file__).parent
+LABELS = HERE / "labels.json"
+REPORTED = HERE / "reported.json"
+DOCS = HERE.parents[1] / "docs" / "doctor.md"
+TABLE_START, TABLE_END = "<!-- corpus-table -->", "<!-- /corpus-table -->"
+KINDS = ("true", "noisy", "false")
+
+#: Where one rule was (or should be) reported: repository, path from its root, line, rule.
+Site = tuple[str, str, int, str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One rule's counts on the corpus."""
+
+    rule: str
+    severity: str
+    findings: int
+    true: int
+    noisy: int
+    false: int
+    true_sites: int
+    missed: int
+
+    @property
+    def precision(self) -> str:
+        """Return true findings over findings, as a percentage."""
+        return _percent(self.true, self.findings)
+
+    @property
+    def false_positive_rate(self) -> str:
+        """Return false findings over findings, as a percentage."""
+        return _percent(self.false, self.findings)
+
+    @property
+    def recall(self) -> str:
+        """Return true sites reported over true sites, as a percentage."""
+        return _percent(self.true_sites - self.missed, self.true_sites)
+
+
+def _percent(part: int, whole: int) -> str:
+    """Return part / whole as a whole percentage, or a dash when there is nothing to divide."""
+    return f"{round(100 * part / whole)} %" if whole else "-"
+
+
+def site_of(entry: dict[str, object]) -> Site:
+    """Return the site a label or a reported entry names."""
+    return (str(entry["repo"]), str(entry["path"]), int(str(entry["line"])), str(entry["rule"]))
+
+
+def load_labels(path: Path = LABELS) -> dict[str, list[dict[str, object]]]:
+    """Read labels.json."""
+    data: dict[str, list[dict[str, object]]] = json.loads(path.read_text())
+    return data
+
+
+def load_reported(path: Path = REPORTED) -> list[Site]:
+    """Read the sites the last measure saw doctor report."""
+    return [site_of(entry) for entry in json.loads(path.read_text())["reported"]]
+
+
+def unlabelled(labels: dict[str, list[dict[str, object]]], reported: Iterable[Site]) -> list[Site]:
+    """Return the reported sites that have no label."""
+    known = {site_of(site) for site in labels["sites"]}
+    return sorted(set(reported) - known)
+
+
+def default_severity(rule: str) -> str:
+    """Return the severity a rule has when nothing is configured (`-` if doctor lacks it)."""
+    if rule not in doctor.RULES:
+        return "-"
+    return str(getattr(doctor.RULES[rule], "severity", None) or "error")
+
+
+def table(labels: dict[str, list[dict[str, object]]], reported: Iterable[Site]) -> list[Row]:
+    """Count, per rule, the labelled sites doctor reported and the true ones it missed."""
+    kinds = {site_of(site): str(site["label"]) for site in labels["sites"]}
+    seen = set(reported)
+    # Every rule of this doctor has a row, so a rule the corpus never exercises shows as such.
+    rules = sorted({*doctor.RULES, *(site[3] for site in kinds), *(site[3] for site in seen)})
+    rows = []
+    for rule in rules:
+        found = [kinds.get(site, "unlabelled") for site in seen if site[3] == rule]
+        true_sites = [site for site, kind in kinds.items() if site[3] == rule and kind == "true"]
+        rows.append(
+            Row(
+                rule=rule,
+                severity=default_severity(rule),
+                findings=len(found),
+                true=found.count("true"),
+                noisy=found.count("noisy"),
+                false=found.count("false"),
+                true_sites=len(true_sites),
+                missed=sum(site not in seen for site in true_sites),
+            )
+        )
+    return rows
+
+
+def markdown(rows: Sequence[Row]) -> str:
+    """Lay the rows out as docs/doctor.md's table, with a total row."""
+    total = Row(
+        "total",
+        "",
+        *(sum(getattr(row, name) for row in rows) for name in ROW_COUNTS),
+    )
+    lines = [
+        "| rule | default severity | findings | true | noisy | false | precision "
+        "| false positives | sites labelled true | missed | recall |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in [*rows, total]:
+        name = f"**{row.rule}**" if row is total else row.rule
+        lines.append(
+            f"| {name} | {row.severity} | {row.findings} | {row.true} | {row.noisy} "
+            f"| {row.false} | {row.precision} | {row.false_positive_rate} | {row.true_sites} "
+            f"| {row.missed} | {row.recall} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+ROW_COUNTS = ("findings", "true", "noisy", "false", "true_sites", "missed")
+
+
+def reported_sites(corpus: Path, codebases: Iterable[dict[str, object]]) -> dict[Site, str]:
+    """Run doctor with its default options on each codebase; return its sites and messages."""
+    sites = {}
+    for codebase in codebases:
+        folder = corpus / str(codebase["name"])
+        if not folder.is_dir():
+            raise SystemExit(f"measure: {folder} is missing: export {codebase['repo']} there")
+        for finding in doctor.analyse([folder]).findings:
+            path = Path(finding.path).resolve().relative_to(folder.resolve()).as_posix()
+            sites[(str(codebase["repo"]), path, finding.line, finding.rule)] = finding.message
+    return sites
+
+
+def write_docs(text: str, docs: Path = DOCS) -> None:
+    """Put the table between docs/doctor.md's corpus-table markers."""
+    before, rest = docs.read_text().split(TABLE_START, 1)
+    after = rest.split(TABLE_END, 1)[1]
+    docs.write_text(f"{before}{TABLE_START}\n{text}{TABLE_END}{after}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure the corpus in the folder named; print the unlabelled findings or the table.
+
+    With --docs, also put the table in docs/doctor.md.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    docs = "--docs" in args
+    args = [arg for arg in args if arg != "--docs"]
+    if len(args) != 1:
+        print("usage: python -m tests.doctor_corpus.measure [--docs] CORPUS_DIR", file=sys.stderr)
+        return 2
+    labels = load_labels()
+    messages = reported_sites(Path(args[0]), labels["codebases"])
+    reported = sorted(messages)
+    entries = [
+        {"repo": repo, "path": path, "line": line, "rule": rule}
+        for repo, path, line, rule in reported
+    ]
+    REPORTED.write_text(json.dumps({"reported": entries}, indent=1) + "\n")
+    missing = unlabelled(labels, reported)
+    if missing:
+        names = {str(c["repo"]): str(c["name"]) for c in labels["codebases"]}
+        for site in missing:
+            repo, path, line, rule = site
+            print(f"{names[repo]}/{path}:{line} {rule} {messages[site]}")
+        print(f"measure: {len(missing)} unlabelled finding(s): label them", file=sys.stderr)
+        return 1
+    text = markdown(table(labels, reported))
+    print(text, end="")
+    if docs:
+        write_docs(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
