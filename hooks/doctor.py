@@ -992,11 +992,8 @@ class ModuleChecker:
     def _is_test_container(self, call: ast.Call) -> bool:
         """Tell whether `call` starts a container for tests (testcontainers, docker's SDK)."""
         name = self.qual(call.func) or ""
-        last = name.rpartition(".")[2]
-        return (
-            name.startswith("testcontainers.")
-            or last.endswith("Container")
-            or name.endswith(("containers.run", "containers.create"))
+        return name.startswith("testcontainers.") or name.endswith(
+            ("containers.run", "containers.create")
         )
 
     def _config_key(self, target: ast.expr, outside_functions: bool) -> str | None:

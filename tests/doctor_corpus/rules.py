@@ -11,13 +11,16 @@ SNIPPETS: dict[str, dict[str, str]] = {
             # The name ends in the word, but the value is prose or a template, not a secret.
             FORGOT_PASSWORD = "Forgot your password?"
             RESET_PASSWORD = "Hello {name}, reset it here: {url}"
-            CONFIRM_PASSWORD = "security/confirm_password.html"
+            CONFIRM_PASSWORD = "confirm_password.html"
+            # Named for what it says about a password: the word ends no name here.
+            PASSWORD_RESET_ENDPOINT = "security.reset"
         """,
     },
     "secret-token-prefix": {
         "shop/tokens.py": """
             TOKEN_PREFIX_USER = "usr_"
             API_TOKEN_PREFIX = "pat-"
+            JWT_TOKEN_LOCATION = "headers"
 
             class Prefixes:
                 SERVICE_TOKEN = "svc_"
@@ -85,6 +88,15 @@ SNIPPETS: dict[str, dict[str, str]] = {
                 return client.containers.run(
                     "postgres:16", environment={"POSTGRES_PASSWORD": "postgres"}
                 )
+        """,
+        "scripts/local_db.py": """
+            from testcontainers.postgres import PostgresContainer
+
+            POSTGRES_PASSWORD = "postgres"
+
+
+            def start():
+                return PostgresContainer("postgres:16", password=POSTGRES_PASSWORD).start()
         """,
         "shop/fixtures/users.py": """
             ADMIN_PASSWORD = "made-up-for-the-demo-data"
