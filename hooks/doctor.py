@@ -293,8 +293,8 @@ NOT_SECRET_KINDS = (
     ),
     # A prefix the code puts before its tokens or ids (usr_, pat-): short, ending in _ or -.
     re.compile(r"^[A-Za-z0-9][\w-]{0,10}[_-]$"),
-    # A template: {}, {name}, {{ name }}, %s or %(name)s is filled in at run time.
-    re.compile(r"\{\{.*\}\}|\{\w*\}|%(\(\w+\))?[sdr](?![A-Za-z0-9])"),
+    # A template: {}, {name}, %s, %(name)s or Jinja's double braces, filled in at run time.
+    re.compile(r"[{]{2}.*[}]{2}|\{\w*\}|%(\(\w+\))?[sdr](?![A-Za-z0-9])"),
     # Prose: words, starting with a capital or ending a sentence ("Reset your password").
     # "secret key" stays a secret: lower-case words with no stop are how weak keys look.
     re.compile(
