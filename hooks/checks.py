@@ -192,16 +192,16 @@ def check_secrets(rel: str, text: str) -> list[Problem]:
         return []
     pairs = _text_pairs(text, path.suffix)
     # Tests may hold made-up literals; only the well-known placeholders count.
-    in_tests = "tests" in path.parts[:-1]
+    in_tests = doctor.is_test_path(path)
     problems: dict[int, Problem] = {}  # One finding per line is enough.
     # detect-secrets' pragma lets a test feed a placeholder to code that refuses it.
     allowed = {n for n, line in enumerate(text.splitlines(), start=1) if _ALLOW in line}
     for number, name, value in pairs:
-        if number in problems or number in allowed or not doctor.is_secret_name(name):
+        # doctor's rules: DB_PASSWORD, not PASSWORD_RESET_SUBJECT; not false, HS256, usr_.
+        if number in problems or number in allowed or not doctor.is_secret_value(name, value):
             continue
-        placeholder = value.casefold() in doctor.PLACEHOLDER_SECRETS
-        switch = doctor.NOT_A_SECRET_VALUE.match(value)  # false, 0, xxxx: not a secret
-        if _is_reference(value) or (switch and not placeholder) or (in_tests and not placeholder):
+        placeholder = value.strip().casefold() in doctor.PLACEHOLDER_SECRETS
+        if _is_reference(value) or (in_tests and not placeholder):
             continue
         problems[number] = _secret_problem(rel, number, name, value, in_tests)
     return sorted(problems.values(), key=lambda problem: problem.line)

@@ -32,7 +32,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from urllib.parse import quote
 
 # difflib, hashlib and subprocess are imported where they are used (an unknown key, a
@@ -278,9 +278,12 @@ LOG_METHODS = frozenset({"debug", "info", "warning", "error", "exception", "crit
 # The one secret vocabulary: the service's config check (its features/__init__.py holds a
 # copy, as the service never imports tools/), the post-generation validation (hooks/checks.py
 # imports it from here) and doctor. tests/test_hooks.py holds the three to the same words.
-#: Names that hold a secret.
+#: Names that hold a secret: the secret's word ends the name (DB_PASSWORD, SECRET_KEY,
+#: apiToken); followed by more words it names something about one (PASSWORD_RESET_SUBJECT,
+#: TOKEN_PREFIX_USER, SECRET_KEY_FILE). salt and pwd are words of their own (not basalt).
 SECRET_NAME = re.compile(
-    r"secret|passw(or)?d|token|api_?key|private_?key|credential|access_?key|salt", re.IGNORECASE
+    r"(?:(?i:passw(?:or)?d|token|secret|credential|(?:secret|api|private|access)_?key)"
+    r"|(?:(?<![A-Za-z])|(?<=[a-z])(?=[A-Z]))(?i:salt|pwd))(?i:s?)$"
 )
 #: Values that show a secret was copied from an example instead of generated.
 PLACEHOLDER_SECRETS = frozenset(
@@ -288,26 +291,83 @@ PLACEHOLDER_SECRETS = frozenset(
     | {"replace_me", "your-secret-key", "your_secret_key", "supersecret", "super-secret"}
     | {"password", "test", "xxx", "todo", "default", "example", "1234", "12345678", "admin"}
 )
-#: Names that hold where a secret is, or what it is called, rather than the secret.
-NOT_A_SECRET = re.compile(
-    r"_(name|header|field|file|path|env|var|param|prefix|type|algorithm|location|url|cookie"
-    r"|expires?|ttl|age|length|min|max|enabled|title|label|example|sample|placeholder)$",
-    re.IGNORECASE,
+#: Values that are switches, blanks or masks (`********`) rather than secrets.
+NOT_A_SECRET_VALUE = re.compile(
+    r"^\s*(true|false|yes|no|on|off|none|null|0|1|([^\w\s])\2*)?\s*$", re.IGNORECASE
 )
+#: Values of a secret's setting that say something about a secret, not the secret; each
+#: kind is one a real codebase set (docs/doctor.md).
+NOT_SECRET_KINDS = (
+    # Which algorithm hashes the passwords or signs the tokens (SECURITY_PASSWORD_HASH).
+    re.compile(
+        r"^(plaintext|bcrypt(_sha256)?|argon2(id|i|d)?|scrypt|pbkdf2([_:-]sha\d+)?"
+        r"|(sha\d+|md5|des|bsdi)_crypt|sha\d+|md5|hmac([_-]?sha\d+)?|[hrep]s(256|384|512)"
+        r"|eddsa|bearer)$",
+        re.IGNORECASE,
+    ),
+    # A prefix the code puts before its tokens or ids (usr_, pat-): short, ending in _ or -.
+    re.compile(r"^[A-Za-z0-9][\w-]{0,10}[_-]$"),
+    # A template: {}, {name}, %s, %(name)s or Jinja's double braces, filled in at run time.
+    re.compile(r"[{]{2}.*[}]{2}|\{\w*\}|%(\(\w+\))?[sdr](?![A-Za-z0-9])"),
+    # Prose: words, starting with a capital or ending a sentence ("Reset your password").
+    # "secret key" stays a secret: lower-case words with no stop are how weak keys look.
+    re.compile(
+        r"^(?=[A-Z]|.*[.!?:…]$)[A-Za-z][a-z'\u2019]*(,?\s+[A-Za-z][a-z'\u2019]*)+[.!?:…]?$"
+    ),
+    # A path or file name (security/email/reset, /run/secrets/db, reset.html): where it is.
+    # Lower-case segments only: base64 keys hold / too, but in mixed case.
+    re.compile(r"^(~|\.{1,2})?/?[a-z0-9_.-]+(/[a-z0-9_.-]+)+/?$|^/[\w./-]+$"),
+    re.compile(r"^[\w.-]*\w\.(html?|txt|j2|jinja2?|md|json|pem|key|crt|ya?ml|toml|cfg|ini)$"),
+    # An environment variable's name, or a reference to one: where the secret comes from.
+    re.compile(r"^\$\{[^}]+\}$|^\$\w+$|^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$"),
+    # A reference to a secret store (Vault, AWS, Google, Azure, 1Password, a file or env).
+    re.compile(
+        r"^(arn:aws[\w-]*:(secretsmanager|ssm|kms):|(vault|op|sm|gsm|ssm|awssm|azkv|keyvault"
+        r"|secrets?|env|file)://|vault:|projects/[^/\s]+/secrets/|https://[\w.-]+\.vault\."
+        r"azure\.net/)",
+        re.IGNORECASE,
+    ),
+)
+#: A literal secret shorter than this is weak as well as written down.
+MIN_SECRET_LENGTH = 12
+#: Words of a config class's name that say it is for tests or development (TestingConfig).
+DEV_CONFIG_WORDS = frozenset({"test", "testing", "dev", "develop", "development", "local"})
+CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
 def is_secret_name(name: str) -> bool:
     """Tell whether a setting's name says it holds a secret (not where one is, or its name)."""
-    return bool(SECRET_NAME.search(name)) and not NOT_A_SECRET.search(name)
+    return bool(SECRET_NAME.search(name))
+
+
+def is_secret_value(name: str, value: str) -> bool:
+    """Tell whether `value`, set to the setting `name`, is a secret (a placeholder too)."""
+    text = value.strip()
+    if not is_secret_name(name) or NOT_A_SECRET_VALUE.match(text):
+        return False
+    if text.casefold() in PLACEHOLDER_SECRETS:
+        return True
+    # RESET_PASSWORD = "reset_password" names a kind of token, it is not one.
+    if text.casefold().replace("-", "_") == name.casefold():
+        return False
+    return not any(kind.search(text) for kind in NOT_SECRET_KINDS)
+
+
+def secret_weakness(value: str) -> str | None:
+    """Say what makes a literal secret weak (digits only, one character, short), or None."""
+    text = value.strip()
+    if text.isdigit():
+        return "digits only"
+    if len(set(text)) == 1:
+        return "one character repeated"
+    if len(text) < MIN_SECRET_LENGTH:
+        return f"{len(text)} characters"
+    return None
 
 
 EXAMPLE_NAME = re.compile(r"_(example|sample|placeholder)$", re.IGNORECASE)
 #: Settings spelled like environment variables: the only names whose values are checked.
 SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$|^secret_key$")
-#: Values that are switches or blanks rather than secrets.
-NOT_A_SECRET_VALUE = re.compile(
-    r"^(true|false|yes|no|on|off|none|null|\d+|(.)\2*)$", re.IGNORECASE
-)
 PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]+:[^@/\s]+@(?P<host>[^:/\s]*)", re.I)
 #: A password for a server on this machine is a development default, known to all.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
@@ -566,11 +626,20 @@ def _is_mutable_literal(node: ast.AST | None, aliases: dict[str, str]) -> bool:
     return isinstance(node, ast.Call) and _qualname(node.func, aliases) in MUTABLE_FACTORIES
 
 
-def _is_test_file(path: Path) -> bool:
-    """Tell whether `path` is test code, where fake secrets and debug flags are expected."""
+#: Folders of code that only tests run: helpers, fixtures, throwaway test containers.
+TEST_SUPPORT_FOLDER = re.compile(r"^(testing|test_?utils|tests?_support|\w*fixtures\w*)$")
+
+
+def is_test_path(path: PurePath) -> bool:
+    """Tell whether `path` (below the root) is test code, where fake secrets are expected."""
     parts = path.parts
     name = parts[-1] if parts else ""
-    return "tests" in parts or name.startswith("test_") or name == "conftest.py"
+    return (
+        "tests" in parts
+        or name.startswith("test_")
+        or name == "conftest.py"
+        or any(TEST_SUPPORT_FOLDER.match(part) for part in parts[:-1])
+    )
 
 
 class ModuleChecker:
@@ -1059,23 +1128,34 @@ class ModuleChecker:
     def check_secrets_and_debug(self) -> None:
         """FD501: a secret written in the code; FD502: debug switched on in code."""
         module_level = set(map(id, _module_statements(self.tree.body, main_guard=True)))
-        class_level = {
-            id(statement)
-            for node in self.nodes
-            if isinstance(node, ast.ClassDef)
-            for statement in node.body
-        }
+        class_level: set[int] = set()
+        dev_config: set[int] = set()  # DEBUG = True in TestingConfig is no production's
         for node in self.nodes:
+            if isinstance(node, ast.ClassDef):
+                class_level.update(map(id, node.body))
+                if DEV_CONFIG_WORDS & {w.lower() for w in CAMEL_WORD.findall(node.name)}:
+                    dev_config.update(map(id, node.body))
+        # Code that runs testcontainers runs only under tests: its passwords are made up.
+        support = any(name.startswith("testcontainers") for name in self.aliases.values())
+        handed: set[int] = set()  # what is handed to a test container, at any depth
+        for node in self.nodes:
+            if isinstance(node, ast.Call) and self._is_test_container(node):
+                arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+                handed.update(id(inner) for value in arguments for inner in ast.walk(value))
+        for node in self.nodes:
+            made_up = support or id(node) in handed
             if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     key = self._config_key(target, id(node) in module_level | class_level)
                     if key is not None:
-                        self._check_value(key, node.value, target)
+                        self._check_value(
+                            key, node.value, target, made_up, debug_ok=id(node) in dev_config
+                        )
             elif isinstance(node, ast.Dict):
                 for key_node, value in zip(node.keys, node.values, strict=True):
                     if isinstance(key_node, ast.Constant) and isinstance(key_node.value, str):
-                        self._check_value(key_node.value, value, key_node)
+                        self._check_value(key_node.value, value, key_node, made_up)
             elif isinstance(node, ast.Call):
                 for keyword in node.keywords:
                     if keyword.arg is None:
@@ -1084,8 +1164,15 @@ class ModuleChecker:
                         if not self.test_code:
                             self.add(keyword.value, "FD502", "`debug=True`")
                     elif keyword.arg.isupper():
-                        self._check_value(keyword.arg, keyword.value, keyword.value)
-                self._check_env_default(node)
+                        self._check_value(keyword.arg, keyword.value, keyword.value, made_up)
+                self._check_env_default(node, made_up)
+
+    def _is_test_container(self, call: ast.Call) -> bool:
+        """Tell whether `call` starts a container for tests (testcontainers, docker's SDK)."""
+        name = self.qual(call.func) or ""
+        return name.startswith("testcontainers.") or name.endswith(
+            ("containers.run", "containers.create")
+        )
 
     def _config_key(self, target: ast.expr, outside_functions: bool) -> str | None:
         """Return the setting a target names: NAME at module or class level, x.name, x["NAME"]."""
@@ -1103,38 +1190,37 @@ class ModuleChecker:
     def _is_true(node: ast.AST) -> bool:
         return isinstance(node, ast.Constant) and node.value is True
 
-    def _check_value(self, key: str, value: ast.expr, at: ast.AST) -> None:
-        if key.upper() == "DEBUG" and self._is_true(value) and not self.test_code:
+    def _check_value(
+        self, key: str, value: ast.expr, at: ast.AST, made_up: bool, debug_ok: bool = False
+    ) -> None:
+        """Report a literal secret, or debug on, set to the setting `key` (tests: placeholders)."""
+        if key.upper() == "DEBUG" and self._is_true(value) and not (self.test_code or debug_ok):
             self.add(at, "FD502", f"`{key}` is set to True")
         literal = value.value if isinstance(value, ast.Constant) else None
         if not isinstance(literal, str | bytes) or not literal:
             return
         text = literal if isinstance(literal, str) else literal.decode("latin-1")
-        if self.test_code:
+        if self.test_code or made_up:
             # Tests may hold made-up secrets; a well-known placeholder is copied, not made up.
-            if is_secret_name(key) and text.strip().casefold() in PLACEHOLDER_SECRETS:
+            if is_secret_value(key, text) and text.strip().casefold() in PLACEHOLDER_SECRETS:
                 message = f"`{key}` is a placeholder: build test secrets at run time"
                 self.add(at, "FD501", f"{message}, e.g. with secrets.token_urlsafe()")
             return
         url = PASSWORD_IN_URL.match(text)
         if url and url.group("host") not in LOOPBACK_HOSTS and not EXAMPLE_NAME.search(key):
             self.add(at, "FD501", f"`{key}` holds a URL with a password in it")
-        elif not url and (
-            SETTING_NAME.match(key)
-            and is_secret_name(key)
-            and not NOT_A_SECRET_VALUE.match(text)
-            # RESET_PASSWORD = "reset_password" names a kind of token, it is not one.
-            and text.lower().replace("-", "_") != key.lower()
-        ):
-            self.add(at, "FD501", f"`{key}` is set to a literal")
+        elif not url and SETTING_NAME.match(key) and is_secret_value(key, text):
+            weakness = secret_weakness(text)
+            weak = f", and a weak one ({weakness})" if weakness else ""
+            self.add(at, "FD501", f"`{key}` is set to a literal{weak}")
 
-    def _check_env_default(self, call: ast.Call) -> None:
+    def _check_env_default(self, call: ast.Call, made_up: bool) -> None:
         """FD501 for `os.environ.get("SECRET_KEY", "dev")`: the fallback is a secret too."""
         if self.qual(call.func) not in {"os.environ.get", "os.getenv"} or len(call.args) < 2:
             return
         name, default = call.args[0], call.args[1]
         if isinstance(name, ast.Constant) and isinstance(name.value, str):
-            self._check_value(name.value, default, default)
+            self._check_value(name.value, default, default, made_up)
 
     # FD601 -------------------------------------------------------------------------------
     def check_teardown(self) -> None:
@@ -1386,7 +1472,7 @@ def check_source(
     file = real_path or Path(path)
     tree = ast.parse(text, filename=path)
     checker = ModuleChecker(path, tree, _package_of(file.resolve()) if real_path else file)
-    checker.run(_is_test_file(file) if test_code is None else test_code)
+    checker.run(is_test_path(file) if test_code is None else test_code)
     findings = checker.findings
     if GUNICORN_CONFIG.search(file.name):
         gunicorn, checker.facts.preload_line = _gunicorn_checks(file.resolve(), path, tree)
@@ -1987,7 +2073,7 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
             sources[shown] = text.splitlines()
             # Test code is told below the project root (else the folder given), not from the
             # whole path: a service checked out in a folder named tests is production code.
-            places[shown] = _Place(settings, parts, _is_test_file(Path(*parts)))
+            places[shown] = _Place(settings, parts, is_test_path(Path(*parts)))
             try:
                 found, fact = check_source(
                     text, shown, real_path=file, test_code=places[shown].test_code

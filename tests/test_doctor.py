@@ -585,6 +585,24 @@ def test_test_code_is_told_below_the_folder_given(tmp_path: Path) -> None:
     assert findings(root) == [*expected(root, files), ("tests/app.py", 11, "FD501")]
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        pytest.param('SECRET_KEY = "123456"', "`SECRET_KEY` is set to a literal, and a weak one "
+                     "(digits only)", id="digits"),
+        pytest.param('API_TOKEN = "abc"', "`API_TOKEN` is set to a literal, and a weak one "
+                     "(3 characters)", id="short"),
+        pytest.param('API_TOKEN = "zzzzzzzzzzzzzz"', "`API_TOKEN` is set to a literal, and a "
+                     "weak one (one character repeated)", id="one-character"),
+        pytest.param('API_TOKEN = "a-long-enough-one"', "`API_TOKEN` is set to a literal",
+                     id="not-weak"),
+    ],
+)  # fmt: skip
+def test_a_weak_literal_secret_is_said_weak(source: str, message: str) -> None:
+    [finding] = doctor.check_source(source + "\n", "config.py")[0]
+    assert (finding.rule, finding.message) == ("FD501", message)
+
+
 def test_every_rule_has_a_firing_case() -> None:
     lines = [
         line for files in BAD.values() for text in files.values() for line in text.split("\n")

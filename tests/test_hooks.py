@@ -181,7 +181,8 @@ def test_check_secrets(rel: str, text: str, lines: list[int]) -> None:
             id="py-not-assigned",
         ),
         pytest.param("a.py", 'token = f"{prefix}-x"\n', [], id="py-fstring"),
-        pytest.param("a.py", 'SECRET_KEY = "${X}"\n', [1], id="py-dollar-is-a-literal"),
+        # No secret is in the code, only the name of the variable it comes from.
+        pytest.param("a.py", 'SECRET_KEY = "${X}"\n', [], id="py-dollar-names-a-variable"),
         pytest.param("tests/t.py", 'SECRET_KEY = "made-up-here"\n', [], id="tests-literal"),
         pytest.param("tests/t.py", 'SECRET_KEY = "Test"\n', [1], id="tests-placeholder"),
     ],
@@ -205,6 +206,38 @@ def test_one_secret_vocabulary_for_config_validation_and_doctor() -> None:
     # The validation uses doctor's own words, and every service vendors that very file.
     assert vars(checks)["doctor"] is doctor
     assert (REPO / "template/tools/doctor.py").resolve() == Path(doctor.__file__).resolve()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secret"),
+    [
+        pytest.param("DB_PASSWORD", "hunter2-but-longer", True, id="word-ends-name"),
+        pytest.param("PASSWORD_RESET_SUBJECT", "Reset", False, id="word-then-more"),
+        pytest.param("TOKEN_PREFIX_USER", "usr_", False, id="prefix-name"),
+        pytest.param("API_TOKEN", "pat-", False, id="prefix-value"),
+        pytest.param("SECURITY_PASSWORD_HASH", "pbkdf2_sha512", False, id="hash-name"),
+        pytest.param("JWT_SECRET", "HS256", False, id="algorithm-value"),
+        pytest.param("MAIL_PASSWORD", "Reset your password", False, id="prose"),
+        pytest.param("MAIL_PASSWORD", "email/reset.html", False, id="template-path"),
+        pytest.param("SECRET_KEY", "secret key", True, id="lower-case-words"),
+        pytest.param("CLIENT_SECRET", "OIDC_CLIENT_SECRET", False, id="variable-name"),
+        pytest.param("DB_PASSWORD", "arn:aws:secretsmanager:eu:1:secret:db", False, id="store"),
+        pytest.param("SECRET_KEY", "123456", True, id="digits-only"),
+        pytest.param("SECRET_KEY", "abc", True, id="short"),
+        pytest.param("SECRET_KEY", "zzzz", True, id="one-character"),
+        pytest.param("SECRET_KEY", "changeme", True, id="placeholder"),
+        pytest.param("SECRET_KEY", "off", False, id="switch"),
+        pytest.param("SECRET_KEY", "****", False, id="mask"),
+    ],
+)
+def test_the_validation_and_doctor_tell_secrets_alike(
+    tmp_path: Path, name: str, value: str, secret: bool
+) -> None:
+    """Both follow doctor's is_secret_value: a .env line and a .py line, the same verdict."""
+    assert doctor.is_secret_value(name, value) is secret
+    assert bool(check_secrets(".env.example", f"{name}={value}\n")) is secret
+    make_tree(tmp_path, {"settings.py": f"{name} = {value!r}\n"})
+    assert bool(check_tree(tmp_path)) is secret
 
 
 def test_check_secrets_message_says_what_to_do() -> None:
