@@ -1202,7 +1202,13 @@ class ModuleChecker:
         text = literal if isinstance(literal, str) else literal.decode("latin-1")
         if self.test_code or made_up:
             # Tests may hold made-up secrets; a well-known placeholder is copied, not made up.
-            if is_secret_value(key, text) and text.strip().casefold() in PLACEHOLDER_SECRETS:
+            # Only in a setting: a form field or a test user's password (`"password": "x"`)
+            # guards nothing, and was 76 of 81 false findings on twelve codebases.
+            if (
+                SETTING_NAME.match(key)
+                and is_secret_value(key, text)
+                and text.strip().casefold() in PLACEHOLDER_SECRETS
+            ):
                 message = f"`{key}` is a placeholder: build test secrets at run time"
                 self.add(at, "FD501", f"{message}, e.g. with secrets.token_urlsafe()")
             return
@@ -2099,7 +2105,9 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
         if place.test_code and place.settings.default_exclude and finding.rule not in TEST_RULES:
             report.spared += 1
             continue
-        severity = place.settings.severity.get(finding.rule, "error")
+        # The configuration's word wins; else the finding's own (a context doctor knows as
+        # harmless lowers it to a warning), else its rule's.
+        severity = place.settings.severity.get(finding.rule, finding.severity)
         report.findings.append(replace(finding, severity=severity))
     report.limits = _parse_limits(unparsed)
     named = {place.settings.baseline for place in places.values()} - {None}

@@ -383,4 +383,15 @@ SNIPPETS: dict[str, dict[str, str]] = {
                     return profile(user_id)
         """,
     },
+    # A test's form fields and users have passwords that guard nothing; its settings do not.
+    "secret-test-form-fields": {
+        "tests/test_login.py": """
+            SECRET_KEY = "dev"  # expect: FD501
+
+            def test_login(client):
+                form = {"username": "ada", "password": "password", "password_2": "12345678"}
+                client.post("/login", data=form)
+                client.post("/login", data=dict(password="changeme"))
+        """,
+    },
 }
