@@ -332,6 +332,10 @@ NOT_SECRET_KINDS = (
 MIN_SECRET_LENGTH = 12
 #: Words of a config class's name that say it is for tests or development (TestingConfig).
 DEV_CONFIG_WORDS = frozenset({"test", "testing", "dev", "develop", "development", "local"})
+#: A module of settings for development or tests: configs/development.py, settings_local.py.
+DEV_MODULE = re.compile(r"(?:^|_)(?:test|testing|dev|devel|develop|development|local)$")
+#: Where a secret in a development or test configuration is: true, but no production's.
+IN_DEV_CONFIG = "in a development or test configuration"
 CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
@@ -686,10 +690,14 @@ class ModuleChecker:
                     if self._is_flask(value):
                         self.app_names.add(target.id)
 
-    def add(self, node: ast.AST, rule: str, message: str) -> None:
-        """Record a finding of `rule` at `node`'s position."""
+    def add(self, node: ast.AST, rule: str, message: str, quiet: str | None = None) -> None:
+        """Record a finding of `rule` at `node`; `quiet` says why it is only a warning."""
         line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1
-        self.findings.append(Finding(self.path, line, col, rule, message))
+        if quiet:
+            finding = Finding(self.path, line, col, rule, f"{message} ({quiet})", "warning")
+        else:
+            finding = Finding(self.path, line, col, rule, message)
+        self.findings.append(finding)
 
     def qual(self, node: ast.AST) -> str | None:
         """Return the dotted name `node` refers to in this module."""
@@ -1142,30 +1150,63 @@ class ModuleChecker:
             if isinstance(node, ast.Call) and self._is_test_container(node):
                 arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
                 handed.update(id(inner) for value in arguments for inner in ast.walk(value))
+        dev_module = bool(DEV_MODULE.search(Path(self.path).stem.lower()))
+        # What runs at import, and what runs only when debug was asked for: debug=True there
+        # is the development server's (`python run.py`), not the one gunicorn loads.
+        at_import = {
+            id(node)
+            for statement in _module_statements(self.tree.body)
+            for node in _walk_scope([statement])
+        }
+        asked = {
+            id(inner)
+            for node in self.nodes
+            if isinstance(node, ast.If) and "debug" in ast.unparse(node.test).lower()
+            for statement in node.body
+            for inner in ast.walk(statement)
+        }
         for node in self.nodes:
             made_up = support or id(node) in handed
+            quiet = IN_DEV_CONFIG if dev_module or id(node) in dev_config else None
             if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                debug_quiet = "only when debug was asked for" if id(node) in asked else None
                 for target in targets:
                     key = self._config_key(target, id(node) in module_level | class_level)
                     if key is not None:
                         self._check_value(
-                            key, node.value, target, made_up, debug_ok=id(node) in dev_config
+                            key,
+                            node.value,
+                            target,
+                            made_up,
+                            debug_ok=id(node) in dev_config,
+                            quiet=quiet or debug_quiet,
                         )
             elif isinstance(node, ast.Dict):
                 for key_node, value in zip(node.keys, node.values, strict=True):
                     if isinstance(key_node, ast.Constant) and isinstance(key_node.value, str):
-                        self._check_value(key_node.value, value, key_node, made_up)
+                        self._check_value(key_node.value, value, key_node, made_up, quiet=quiet)
             elif isinstance(node, ast.Call):
                 for keyword in node.keywords:
                     if keyword.arg is None:
                         continue
                     if keyword.arg == "debug" and self._is_true(keyword.value):
                         if not self.test_code:
-                            self.add(keyword.value, "FD502", "`debug=True`")
+                            dev_run = self._dev_run(node, at_import)
+                            self.add(keyword.value, "FD502", "`debug=True`", dev_run)
                     elif keyword.arg.isupper():
-                        self._check_value(keyword.arg, keyword.value, keyword.value, made_up)
+                        self._check_value(
+                            keyword.arg, keyword.value, keyword.value, made_up, quiet=quiet
+                        )
                 self._check_env_default(node, made_up)
+
+    @staticmethod
+    def _dev_run(call: ast.Call, at_import: set[int]) -> str | None:
+        """Say why `call`'s debug=True is a warning: a development server not run at import."""
+        dev = isinstance(call.func, ast.Attribute) and call.func.attr == "run"
+        if dev and id(call) not in at_import:
+            return "the development server's, started only by running the script"
+        return None
 
     def _is_test_container(self, call: ast.Call) -> bool:
         """Tell whether `call` starts a container for tests (testcontainers, docker's SDK)."""
@@ -1191,11 +1232,20 @@ class ModuleChecker:
         return isinstance(node, ast.Constant) and node.value is True
 
     def _check_value(
-        self, key: str, value: ast.expr, at: ast.AST, made_up: bool, debug_ok: bool = False
+        self,
+        key: str,
+        value: ast.expr,
+        at: ast.AST,
+        made_up: bool,
+        debug_ok: bool = False,
+        quiet: str | None = None,
     ) -> None:
-        """Report a literal secret, or debug on, set to the setting `key` (tests: placeholders)."""
+        """Report a literal secret, or debug on, set to the setting `key` (tests: placeholders).
+
+        `quiet` says why a finding here is a warning (a development configuration, a fallback).
+        """
         if key.upper() == "DEBUG" and self._is_true(value) and not (self.test_code or debug_ok):
-            self.add(at, "FD502", f"`{key}` is set to True")
+            self.add(at, "FD502", f"`{key}` is set to True", quiet)
         literal = value.value if isinstance(value, ast.Constant) else None
         if not isinstance(literal, str | bytes) or not literal:
             return
@@ -1214,11 +1264,11 @@ class ModuleChecker:
             return
         url = PASSWORD_IN_URL.match(text)
         if url and url.group("host") not in LOOPBACK_HOSTS and not EXAMPLE_NAME.search(key):
-            self.add(at, "FD501", f"`{key}` holds a URL with a password in it")
+            self.add(at, "FD501", f"`{key}` holds a URL with a password in it", quiet)
         elif not url and SETTING_NAME.match(key) and is_secret_value(key, text):
             weakness = secret_weakness(text)
             weak = f", and a weak one ({weakness})" if weakness else ""
-            self.add(at, "FD501", f"`{key}` is set to a literal{weak}")
+            self.add(at, "FD501", f"`{key}` is set to a literal{weak}", quiet)
 
     def _check_env_default(self, call: ast.Call, made_up: bool) -> None:
         """FD501 for `os.environ.get("SECRET_KEY", "dev")`: the fallback is a secret too."""
@@ -1226,7 +1276,8 @@ class ModuleChecker:
             return
         name, default = call.args[0], call.args[1]
         if isinstance(name, ast.Constant) and isinstance(name.value, str):
-            self._check_value(name.value, default, default, made_up)
+            fallback = f"the fallback when {name.value} is unset"
+            self._check_value(name.value, default, default, made_up, quiet=fallback)
 
     # FD601 -------------------------------------------------------------------------------
     def check_teardown(self) -> None:

@@ -50,11 +50,11 @@ SNIPPETS: dict[str, dict[str, str]] = {
         "configs/development.py": """
             import os
 
-            SECRET_KEY = "a3f1c9e07b2d4e6f8a0b1c2d3e4f5a6b"  # expect: FD501
-            DB_PASSWORD = "changeme"  # expect: FD501
+            SECRET_KEY = "a3f1c9e07b2d4e6f8a0b1c2d3e4f5a6b"  # expect: FD501 (warning)
+            DB_PASSWORD = "changeme"  # expect: FD501 (warning)
             SQLALCHEMY_DATABASE_URI = os.getenv(
                 "SQLALCHEMY_DATABASE_URI",
-                "mysql://shop:changeme@mysql/shop",  # expect: FD501
+                "mysql://shop:changeme@mysql/shop",  # expect: FD501 (warning)
             )
             """,
     },
@@ -65,12 +65,12 @@ SNIPPETS: dict[str, dict[str, str]] = {
             import os
 
             DEBUG = os.getenv("DEBUG") == "1"
-            SECRET_KEY = os.getenv("SECRET_KEY", "localsecretkey")  # expect: FD501
+            SECRET_KEY = os.getenv("SECRET_KEY", "localsecretkey")  # expect: FD501 (warning)
             if SECRET_KEY == "localsecretkey" and not DEBUG:
                 raise RuntimeError("set SECRET_KEY")
             DATABASE = {
                 "host": os.getenv("DB_HOST", "localhost"),
-                "password": os.getenv("DB_PASSWORD", "localpassword"),  # expect: FD501
+                "password": os.getenv("DB_PASSWORD", "localpassword"),  # expect: FD501 (warning)
             }
             """,
         "shop/commands.py": """
@@ -78,7 +78,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
 
             def sync_ldap():
-                LDAP_PASSWORD = os.getenv("LDAP_PASSWORD", "password")  # expect: FD501
+                LDAP_PASSWORD = os.getenv("LDAP_PASSWORD", "password")  # expect: FD501 (warning)
                 return LDAP_PASSWORD
             """,
     },
@@ -108,12 +108,12 @@ SNIPPETS: dict[str, dict[str, str]] = {
             TOKEN_SECRET = "test"  # expect: FD501
             """,
         "configs/test.py": """
-            SECRET_KEY = "3b9d0c7e52a14f6d8e2b71c4a9f0e6d5"  # expect: FD501
+            SECRET_KEY = "3b9d0c7e52a14f6d8e2b71c4a9f0e6d5"  # expect: FD501 (warning)
             """,
         "shop/config.py": """
             class TestingConfig:
                 TESTING = True
-                SECRET_KEY = "AAAAAAAAAAAAAAAAAAAA"
+                SECRET_KEY = "AAAAAAAAAAAAAAAAAAAA"  # expect: FD501 (warning)
             """,
         "test-core.ini": """
             [app:main]
@@ -124,19 +124,19 @@ SNIPPETS: dict[str, dict[str, str]] = {
     "real-test-fixture-credentials": {
         "configs/test.py": """
             TEST_USER = "test"
-            TEST_USER_PASSWORD = "test"  # expect: FD501
-            TEST_USER_APIKEY = "qwdfrtgzhujik"  # expect: FD501
+            TEST_USER_PASSWORD = "test"  # expect: FD501 (warning)
+            TEST_USER_APIKEY = "qwdfrtgzhujik"  # expect: FD501 (warning)
             """,
         "docker/browser-test/seed.py": """
             import os
 
-            API_KEY = os.environ.get("PDNS_API_KEY", "changeme")  # expect: FD501
+            API_KEY = os.environ.get("PDNS_API_KEY", "changeme")  # expect: FD501 (warning)
             """,
         "shop/testing/database.py": """
             def start_postgres(client):
                 return client.create_container(
                     "postgres",
-                    environment={"POSTGRES_PASSWORD": "postgres"},  # expect: FD501
+                    environment={"POSTGRES_PASSWORD": "postgres"},
                 )
             """,
         ".github/workflows/tests.yml": """
@@ -154,8 +154,8 @@ SNIPPETS: dict[str, dict[str, str]] = {
                     "/signup",
                     data={
                         "name": "user",
-                        "password": "password",  # expect: FD501
-                        "csrf_token": "test",  # expect: FD501
+                        "password": "password",
+                        "csrf_token": "test",
                     },
                 )
 
@@ -167,8 +167,8 @@ SNIPPETS: dict[str, dict[str, str]] = {
     # false FD501: email templates about passwords.
     "real-email-template-names": {
         "shop/emails.py": """
-            PASSWORD_RESET_SUBJECT = "Reset your password on {site}"  # expect: FD501
-            PASSWORD_RESET_BODY = (  # expect: FD501
+            PASSWORD_RESET_SUBJECT = "Reset your password on {site}"
+            PASSWORD_RESET_BODY = (
                 "Follow {url} to choose a new password."
             )
             """,
@@ -176,9 +176,9 @@ SNIPPETS: dict[str, dict[str, str]] = {
     # false FD501: the names of cache and database keys that hold tokens.
     "real-key-name-constants": {
         "shop/limiter.py": """
-            TOKEN_KEY = "shop_limiter.token"  # expect: FD501
-            CSRF_PRIVATEKEY_CACHE = "private_csrf_token"  # expect: FD501
-            SECRET_KEY_DB_KEY = "secret-key"  # expect: FD501
+            TOKEN_KEY = "shop_limiter.token"
+            CSRF_PRIVATEKEY_CACHE = "private_csrf_token"
+            SECRET_KEY_DB_KEY = "secret-key"
             """,
     },
     # false FD501: itsdangerous salts name what a signed token is for; they are not secret.
@@ -256,14 +256,14 @@ SNIPPETS: dict[str, dict[str, str]] = {
         "shop/config.py": """
             class TestingConfig:
                 TESTING = True
-                DEBUG = True  # expect: FD502
+                DEBUG = True
             """,
     },
     # noisy FD502: DEBUG in the development configuration class, chosen by an option.
     "real-dev-config-debug": {
         "config.py": """
             class DevelopmentConfig:
-                DEBUG = True  # expect: FD502
+                DEBUG = True
             """,
     },
     # noisy FD502: debug only where the module runs the development server itself.
@@ -274,14 +274,14 @@ SNIPPETS: dict[str, dict[str, str]] = {
             app = create_app()
 
             if __name__ == "__main__":
-                app.run(debug=True)  # expect: FD502
+                app.run(debug=True)  # expect: FD502 (warning)
             """,
         "shop/run.py": """
             from shop import create_app
 
 
             def main():
-                create_app().run(host="0.0.0.0", debug=True)  # expect: FD502
+                create_app().run(host="0.0.0.0", debug=True)  # expect: FD502 (warning)
             """,
         "shop/webapp.py": """
             import os
@@ -290,7 +290,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             app = Flask(__name__)
             if os.environ.get("SHOP_DEBUG"):
-                app.debug = True  # expect: FD502
+                app.debug = True  # expect: FD502 (warning)
             """,
     },
     # noisy FD201, FD502, FD503: a development script that runs the server with a profiler.
@@ -302,7 +302,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             app = create_app()
             toolbar = DebugToolbarExtension()
-            toolbar.init_app(app)  # expect: FD201
+            toolbar.init_app(app)
             app.run(debug=True, port=4000)  # expect: FD502, FD503
             """,
     },
@@ -412,7 +412,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             @bp.route("/start")
             def start():
                 key = str(uuid.uuid4())
-                sessions[key] = request.args.get("uuid")  # expect: FD301
+                sessions[key] = request.args.get("uuid")  # expect: FD304
                 return key
             """,
     },
@@ -539,7 +539,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             app = create_app()
             socketio = SocketIO()
-            socketio.init_app(app, async_mode="gevent")  # expect: FD201
+            socketio.init_app(app, async_mode="gevent")
             stats = {"connections": 0}
             rooms = {}
 
@@ -661,7 +661,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             def create_app():
                 app = Flask(__name__)
-                logging.basicConfig(level=logging.INFO)  # expect: FD701
+                logging.basicConfig(level=logging.INFO)
                 return app
             """,
         "shop/log.py": """
@@ -670,7 +670,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             def setup_logging(app):
                 level = app.config["LOG_LEVEL"]
-                dictConfig({"version": 1, "root": {"level": level}})  # expect: FD701
+                dictConfig({"version": 1, "root": {"level": level}})
             """,
     },
     # true FD802 (missed): a Procfile fixes gunicorn's workers on a platform that sizes the

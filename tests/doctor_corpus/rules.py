@@ -122,7 +122,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             import os
 
             SECRET_KEY = "123456"  # expect: FD501
-            ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "20240101")  # expect: FD501
+            ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "20240101")  # expect: FD501 (warning)
         """,
     },
     "secret-short-key": {
@@ -192,7 +192,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             app = Flask(__name__)
 
             if __name__ == "__main__":
-                app.run(debug=True)  # expect: FD502
+                app.run(debug=True)  # expect: FD502 (warning)
         """,
     },
     # FD701, FD201, FD304: logging, binding, caches
