@@ -4,21 +4,21 @@
 codebase of labels.json, by its `name`. doctor runs on each as a team would run it (default
 options, so its default skips apply); every reported site (repo, path, line, rule) is joined
 with the labels. A reported site nobody labelled is printed and the run exits 1: it must be
-judged first. Otherwise the run prints the table per rule that docs/doctor.md holds, and
-writes the reported sites to reported.json, so that CI, which cannot fetch the corpus,
-recomputes the table from labels.json and reported.json alone.
+judged first. Otherwise the run prints the table per rule that README.md holds, and writes
+the reported sites, each with its severity, to reported.json, so that CI, which cannot fetch
+the corpus, recomputes the table from labels.json and reported.json alone.
 
 A label judges a site, not a finding, so the labels outlive doctor's versions: `true` is a
 real production pitfall of the rule there (doctor should report it), `noisy` is true by the
 rule's wording but harmless where it sits, `false` is a site where reporting the rule is
-wrong. --docs puts the table in docs/doctor.md too.
+wrong. --docs puts the table in README.md too.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from hooks import doctor
 HERE = Path(__file__).parent
 LABELS = HERE / "labels.json"
 REPORTED = HERE / "reported.json"
-DOCS = HERE.parents[1] / "docs" / "doctor.md"
+DOCS = HERE.parents[1] / "README.md"
 TABLE_START, TABLE_END = "<!-- corpus-table -->", "<!-- /corpus-table -->"
 KINDS = ("true", "noisy", "false")
 
@@ -40,11 +40,14 @@ class Row:
     """One rule's counts on the corpus."""
 
     rule: str
-    severity: str
     findings: int
+    #: Of the findings, those doctor shows as warnings: they do not fail a run.
+    warnings: int
     true: int
     noisy: int
     false: int
+    #: Of the findings that fail a run (errors), those labelled true.
+    true_errors: int
     true_sites: int
     missed: int
 
@@ -52,6 +55,11 @@ class Row:
     def precision(self) -> str:
         """Return true findings over findings, as a percentage."""
         return _percent(self.true, self.findings)
+
+    @property
+    def error_precision(self) -> str:
+        """Return true errors over errors: how often a failed run is right."""
+        return _percent(self.true_errors, self.findings - self.warnings)
 
     @property
     def false_positive_rate(self) -> str:
@@ -80,9 +88,10 @@ def load_labels(path: Path = LABELS) -> dict[str, list[dict[str, object]]]:
     return data
 
 
-def load_reported(path: Path = REPORTED) -> list[Site]:
-    """Read the sites the last measure saw doctor report."""
-    return [site_of(entry) for entry in json.loads(path.read_text())["reported"]]
+def load_reported(path: Path = REPORTED) -> dict[Site, str]:
+    """Read the sites the last measure saw doctor report, with each one's severity."""
+    entries = json.loads(path.read_text())["reported"]
+    return {site_of(entry): str(entry["severity"]) for entry in entries}
 
 
 def unlabelled(labels: dict[str, list[dict[str, object]]], reported: Iterable[Site]) -> list[Site]:
@@ -91,31 +100,31 @@ def unlabelled(labels: dict[str, list[dict[str, object]]], reported: Iterable[Si
     return sorted(set(reported) - known)
 
 
-def default_severity(rule: str) -> str:
-    """Return the severity a rule has when nothing is configured (`-` if doctor lacks it)."""
-    if rule not in doctor.RULES:
-        return "-"
-    return str(getattr(doctor.RULES[rule], "severity", None) or "error")
+def table(labels: dict[str, list[dict[str, object]]], reported: Mapping[Site, str]) -> list[Row]:
+    """Count, per rule, the labelled sites doctor reported and the true ones it missed.
 
-
-def table(labels: dict[str, list[dict[str, object]]], reported: Iterable[Site]) -> list[Row]:
-    """Count, per rule, the labelled sites doctor reported and the true ones it missed."""
+    `reported` maps each reported site to its severity (error or warning).
+    """
     kinds = {site_of(site): str(site["label"]) for site in labels["sites"]}
     seen = set(reported)
     # Every rule of this doctor has a row, so a rule the corpus never exercises shows as such.
     rules = sorted({*doctor.RULES, *(site[3] for site in kinds), *(site[3] for site in seen)})
     rows = []
     for rule in rules:
-        found = [kinds.get(site, "unlabelled") for site in seen if site[3] == rule]
+        mine = [site for site in seen if site[3] == rule]
+        found = [kinds.get(site, "unlabelled") for site in mine]
         true_sites = [site for site, kind in kinds.items() if site[3] == rule and kind == "true"]
         rows.append(
             Row(
                 rule=rule,
-                severity=default_severity(rule),
                 findings=len(found),
+                warnings=sum(reported[site] == "warning" for site in mine),
                 true=found.count("true"),
                 noisy=found.count("noisy"),
                 false=found.count("false"),
+                true_errors=sum(
+                    reported[site] != "warning" and kinds.get(site) == "true" for site in mine
+                ),
                 true_sites=len(true_sites),
                 missed=sum(site not in seen for site in true_sites),
             )
@@ -123,33 +132,45 @@ def table(labels: dict[str, list[dict[str, object]]], reported: Iterable[Site]) 
     return rows
 
 
+def total(rows: Sequence[Row]) -> Row:
+    """Return the rows summed: the whole corpus."""
+    return Row("total", *(sum(getattr(row, name) for row in rows) for name in ROW_COUNTS))
+
+
 def markdown(rows: Sequence[Row]) -> str:
-    """Lay the rows out as docs/doctor.md's table, with a total row."""
-    total = Row(
-        "total",
-        "",
-        *(sum(getattr(row, name) for row in rows) for name in ROW_COUNTS),
-    )
+    """Lay the rows out as README.md's table, with a total row."""
+    whole = total(rows)
     lines = [
-        "| rule | default severity | findings | true | noisy | false | precision "
-        "| false positives | sites labelled true | missed | recall |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| rule | findings | of them warnings | true | noisy | false | precision "
+        "| errors that are true | false positives | sites labelled true | missed | recall |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for row in [*rows, total]:
-        name = f"**{row.rule}**" if row is total else row.rule
+    for row in [*rows, whole]:
+        name = f"**{row.rule}**" if row is whole else row.rule
         lines.append(
-            f"| {name} | {row.severity} | {row.findings} | {row.true} | {row.noisy} "
-            f"| {row.false} | {row.precision} | {row.false_positive_rate} | {row.true_sites} "
-            f"| {row.missed} | {row.recall} |"
+            f"| {name} | {row.findings} | {row.warnings} | {row.true} | {row.noisy} "
+            f"| {row.false} | {row.precision} | {row.error_precision} "
+            f"| {row.false_positive_rate} | {row.true_sites} | {row.missed} | {row.recall} |"
         )
     return "\n".join(lines) + "\n"
 
 
-ROW_COUNTS = ("findings", "true", "noisy", "false", "true_sites", "missed")
+ROW_COUNTS = (
+    "findings",
+    "warnings",
+    "true",
+    "noisy",
+    "false",
+    "true_errors",
+    "true_sites",
+    "missed",
+)
 
 
-def reported_sites(corpus: Path, codebases: Iterable[dict[str, object]]) -> dict[Site, str]:
-    """Run doctor with its default options on each codebase; return its sites and messages."""
+def reported_sites(
+    corpus: Path, codebases: Iterable[dict[str, object]]
+) -> dict[Site, doctor.Finding]:
+    """Run doctor with its default options on each codebase; return its sites' findings."""
     sites = {}
     for codebase in codebases:
         folder = corpus / str(codebase["name"])
@@ -157,12 +178,12 @@ def reported_sites(corpus: Path, codebases: Iterable[dict[str, object]]) -> dict
             raise SystemExit(f"measure: {folder} is missing: export {codebase['repo']} there")
         for finding in doctor.analyse([folder]).findings:
             path = Path(finding.path).resolve().relative_to(folder.resolve()).as_posix()
-            sites[(str(codebase["repo"]), path, finding.line, finding.rule)] = finding.message
+            sites[(str(codebase["repo"]), path, finding.line, finding.rule)] = finding
     return sites
 
 
 def write_docs(text: str, docs: Path = DOCS) -> None:
-    """Put the table between docs/doctor.md's corpus-table markers."""
+    """Put the table between README.md's corpus-table markers."""
     before, rest = docs.read_text().split(TABLE_START, 1)
     after = rest.split(TABLE_END, 1)[1]
     docs.write_text(f"{before}{TABLE_START}\n{text}{TABLE_END}{after}")
@@ -171,7 +192,7 @@ def write_docs(text: str, docs: Path = DOCS) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure the corpus in the folder named; print the unlabelled findings or the table.
 
-    With --docs, also put the table in docs/doctor.md.
+    With --docs, also put the table in README.md.
     """
     args = sys.argv[1:] if argv is None else list(argv)
     docs = "--docs" in args
@@ -180,11 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m tests.doctor_corpus.measure [--docs] CORPUS_DIR", file=sys.stderr)
         return 2
     labels = load_labels()
-    messages = reported_sites(Path(args[0]), labels["codebases"])
-    reported = sorted(messages)
+    found = reported_sites(Path(args[0]), labels["codebases"])
+    reported = {site: found[site].severity for site in sorted(found)}
     entries = [
-        {"repo": repo, "path": path, "line": line, "rule": rule}
-        for repo, path, line, rule in reported
+        {"repo": repo, "path": path, "line": line, "rule": rule, "severity": severity}
+        for (repo, path, line, rule), severity in reported.items()
     ]
     REPORTED.write_text(json.dumps({"reported": entries}, indent=1) + "\n")
     missing = unlabelled(labels, reported)
@@ -192,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = {str(c["repo"]): str(c["name"]) for c in labels["codebases"]}
         for site in missing:
             repo, path, line, rule = site
-            print(f"{names[repo]}/{path}:{line} {rule} {messages[site]}")
+            print(f"{names[repo]}/{path}:{line} {rule} {found[site].message}")
         print(f"measure: {len(missing)} unlabelled finding(s): label them", file=sys.stderr)
         return 1
     text = markdown(table(labels, reported))
