@@ -872,9 +872,8 @@ class ModuleChecker:
             words = (keyword.arg or "").lower()
             value = keyword.value
             base = (self.qual(value) or "").rpartition(".")[2]
-            if (
-                "request" in words and "context" in words and isinstance(value, ast.Constant)
-            ) and (value.value):
+            asks = "request" in words and "context" in words
+            if asks and isinstance(value, ast.Constant) and value.value:
                 return True
             if keyword.arg == "base" and base in self.project.request_context_tasks:
                 return True

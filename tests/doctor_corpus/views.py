@@ -174,6 +174,8 @@ SNIPPETS: dict[str, dict[str, str]] = {
             from flask_restx import Namespace
             from flask_restx import Resource as Base
 
+            from shop.base import ProjectBase
+
             ns = Namespace("todos")
             TODOS = {}
 
@@ -182,6 +184,13 @@ SNIPPETS: dict[str, dict[str, str]] = {
             class Todo(Base):
                 def put(self, todo_id):
                     TODOS[todo_id] = 1  # expect: FD301
+                    return {}
+
+
+            @ns.route("/<int:todo_id>/done")
+            class Done(ProjectBase):
+                def post(self, todo_id):
+                    TODOS.pop(todo_id)  # expect: FD301
                     return {}
         """,
     },
@@ -621,6 +630,19 @@ SNIPPETS: dict[str, dict[str, str]] = {
             from flask import Flask
 
             engine = sqlalchemy.create_engine("sqlite://")  # expect: FD801
+            app = Flask(__name__)
+        """,
+    },
+    "gunicorn-cmd-args-env-gevent": {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            ENV GUNICORN_CMD_ARGS="-k gevent --preload"
+            CMD ["gunicorn", "app:app"]  # expect: FD803
+        """,
+        "app.py": """
+            import redis
+            from flask import Flask
+
             app = Flask(__name__)
         """,
     },
