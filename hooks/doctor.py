@@ -349,7 +349,7 @@ HOOK_REGISTRARS = {
 #: Methods a view class dispatches to (Flask's View and MethodView, Flask-RESTful, restx).
 VIEW_CLASS_METHODS = VIEW_METHODS | {"head", "options"}
 #: Class names, by their last dotted part, that the project's own classes are judged from.
-FLASK_ROOTS, BLUEPRINT_ROOTS = frozenset({"Flask"}), frozenset({"Blueprint"})
+FLASK_ROOTS = frozenset({"Flask"})
 THREAD_ROOTS = frozenset({"Thread", "Process"})
 #: `class Name(Base, other.Base):` found by a regex, so the pre-pass parses nothing.
 CLASS_LINE = re.compile(r"^[ \t]*class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)
@@ -360,12 +360,12 @@ class Project:
     """Class names across the project, by what they derive from: all by name, not by module.
 
     Two classes of one name in two modules are one here; a base the project does not define
-    (a library's) counts by its own name only: `Flask`, `Blueprint`, `*View`, `*Resource`,
-    `Thread`, `Process`.
+    (a library's) counts by its own name only: `Flask`, `*View`, `*Resource`, `Thread`,
+    `Process`. (A Blueprint subclass needs no entry: views are found by the name of the
+    decorator or registering call, whatever object it is called on.)
     """
 
     flask: frozenset[str] = FLASK_ROOTS
-    blueprint: frozenset[str] = BLUEPRINT_ROOTS
     view: frozenset[str] = frozenset()
     thread: frozenset[str] = THREAD_ROOTS
     #: Task base classes whose `__call__` pushes a request context.
@@ -392,7 +392,6 @@ def _project_of(classes: Iterable[tuple[str, Iterable[str], bool]]) -> Project:
             pushing.add(name)
     return Project(
         flask=FLASK_ROOTS | _derived(bases, FLASK_ROOTS.__contains__),
-        blueprint=BLUEPRINT_ROOTS | _derived(bases, BLUEPRINT_ROOTS.__contains__),
         view=_derived(bases, lambda base: base.endswith(("View", "Resource"))),
         thread=THREAD_ROOTS | _derived(bases, THREAD_ROOTS.__contains__),
         request_context_tasks=frozenset(pushing) | _derived(bases, pushing.__contains__),
@@ -414,16 +413,16 @@ def _pushes_request_context(node: ast.ClassDef) -> bool:
     )
 
 
-def _classes_in(tree: ast.AST) -> Iterator[tuple[str, list[str], bool]]:
-    """Yield each class of a parsed module: its name, its bases' names, whether it pushes."""
-    for node in ast.walk(tree):
+def _classes_in(nodes: Iterable[ast.AST]) -> Iterator[tuple[str, list[str], bool]]:
+    """Yield each class among a module's nodes: its name, its bases' names, whether it pushes."""
+    for node in nodes:
         if isinstance(node, ast.ClassDef):
             bases = [ast.unparse(base).partition("[")[0] for base in node.bases]
             yield node.name, bases, _pushes_request_context(node)
 
 
 def project_model(sources: Iterable[str]) -> Project:
-    """Learn the project's Flask, Blueprint, view, thread and task classes from its sources.
+    """Learn the project's Flask, view, thread and task base classes from its sources.
 
     A regex reads `class Name(Bases):` lines, by name; only a file that may hold a task base
     pushing a request context (it says `__call__` and `request_context(`) is parsed.
@@ -432,7 +431,7 @@ def project_model(sources: Iterable[str]) -> Project:
     for text in sources:
         if "__call__" in text and "request_context(" in text:
             try:
-                classes += _classes_in(ast.parse(text))
+                classes += _classes_in(ast.walk(ast.parse(text)))
                 continue
             except (SyntaxError, ValueError):
                 pass
@@ -696,7 +695,7 @@ class ModuleChecker:
         # One walk, shared by every rule: walking is most of the analysis's time.
         self.nodes = list(ast.walk(tree))
         # Alone (check_source), the module is the whole project; analyse() passes the model.
-        self.project = project or _project_of(_classes_in(tree))
+        self.project = project or _project_of(_classes_in(self.nodes))
         self._view_list: list[ast.FunctionDef | ast.AsyncFunctionDef] | None = None
         for node in self.nodes:
             if isinstance(node, ast.Import):
@@ -849,7 +848,7 @@ class ModuleChecker:
         elif name == "multiprocessing.Process" or attr == "Process":
             target = keywords.get("target", args[1] if len(args) > 1 else None)
             yield target, "another process", FLASK_PROXIES
-        pool = {"apply_async", "apply", "map_async", "starmap_async"}
+        pool = {"apply_async", "map_async", "starmap_async"}  # not apply: pandas' runs here
         # multiprocessing's Pool: the function comes first (Celery's first is a tuple).
         if attr in pool and args and isinstance(args[0], ast.Name | ast.Attribute):
             yield args[0], f"a process pool's {attr}", FLASK_PROXIES

@@ -1277,3 +1277,22 @@ def test_the_readme_adoption_commands_run_as_written(codebase: Path, tmp_path: P
         "::error file=billing/debug.py,line=1,col=1,title=FD502 debug-on::"
         + annotated.stdout.split("::", 2)[2].splitlines()[0]
     ]
+
+
+def test_a_finding_in_a_dockerfile_is_silenced_and_baselined_like_any_other(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "Dockerfile": 'CMD ["gunicorn", "-w", "4", "app:app"]\n',
+            "deploy/Dockerfile": "CMD gunicorn -w 4 app:app  # doctor: ignore[FD802]\n",
+            "web/compose.yaml": "services:\n  web:\n    command: gunicorn -w 2 app:app\n",
+            "pyproject.toml": '[tool.flask-doctor]\nper-file-ignores = {"web/*" = ["FD802"]}\n',
+        },
+    )
+    assert findings(tmp_path) == [("Dockerfile", 1, "FD802")]
+    baseline = tmp_path / "doctor-baseline.json"
+    doctor.analyse([tmp_path], doctor.Options(write_baseline=baseline))
+    assert doctor.analyse([tmp_path], doctor.Options(baseline=baseline)).findings == []
+    assert doctor.analyse([tmp_path / "Dockerfile"]).findings[0].rule == "FD802"
