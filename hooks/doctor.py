@@ -1469,7 +1469,7 @@ GUNICORN_OPTIONS: dict[str, str | None] = {
 CMD_ARGS_ENV = re.compile(r"""(["']?)GUNICORN_CMD_ARGS["']?\s*[=:\s]\s*(.*)""")
 #: A YAML key whose value follows on the lines below: a list, or folded or literal text.
 BLOCK_VALUES = frozenset({"", ">", "|", ">-", "|-"})
-SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&", ")", "("})
+SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -1513,7 +1513,7 @@ def _split(text: str) -> list[str]:
     """Split a command as a shell does, operators apart; fall back to whitespace."""
     import shlex
 
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|()")
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
     lexer.whitespace_split = True
     try:
         return list(lexer)
@@ -1537,17 +1537,24 @@ def _gunicorn_argvs(name: str, text: str) -> Iterator[tuple[int, list[str], bool
             continue
         if "gunicorn" not in line:
             continue
-        words = _exec_form(line) or _split(line)
-        for index, word in enumerate(words):
-            if re.split(r"[/=]", word)[-1] != "gunicorn" or "install" in words[:index]:
-                continue
+        # A list first (exec form); `--bind [::]:80` in shell form is no list: split it then.
+        argv = _gunicorn_argv(_exec_form(line) or [])
+        argv = _gunicorn_argv(_split(line)) if argv is None else argv
+        if argv is not None:
+            yield number, argv, False
+
+
+def _gunicorn_argv(words: list[str]) -> list[str] | None:
+    """Return the words after `gunicorn` up to a shell operator; None if it is not run."""
+    for index, word in enumerate(words):
+        if re.split(r"[/=]", word)[-1] == "gunicorn" and "install" not in words[:index]:
             argv = []
             for argument in words[index + 1 :]:
                 if argument in SHELL_OPERATORS or argument.startswith("#"):
                     break
                 argv.append(argument)
-            yield number, argv, False
-            break
+            return argv
+    return None
 
 
 def _exec_form(line: str) -> list[str] | None:

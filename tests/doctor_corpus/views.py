@@ -548,6 +548,14 @@ SNIPPETS: dict[str, dict[str, str]] = {
             RUN pip install gunicorn gevent
             CMD ["gunicorn", "-w4", "-k", "gevent", "--preload", "app:app"]  # expect: FD802, FD803
         """,
+        "Containerfile": """
+            FROM python:3.12-slim
+            CMD gunicorn --bind [::]:8000 --workers 2 app:app  # expect: FD802
+        """,
+        "Dockerfile.dev": """
+            FROM python:3.12-slim
+            CMD gunicorn -b [::]:80 -w $(nproc) -k gevent --preload app:app  # expect: FD803
+        """,
         "app.py": """
             import requests
             from flask import Flask
