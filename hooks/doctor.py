@@ -696,6 +696,7 @@ class ModuleChecker:
         self.nodes = list(ast.walk(tree))
         # Alone (check_source), the module is the whole project; analyse() passes the model.
         self.project = project or _project_of(_classes_in(self.nodes))
+        self.flask_subclasses = self.project.flask - FLASK_ROOTS
         self._view_list: list[ast.FunctionDef | ast.AsyncFunctionDef] | None = None
         for node in self.nodes:
             if isinstance(node, ast.Import):
@@ -741,9 +742,7 @@ class ModuleChecker:
         """Tell whether a dotted name is flask.Flask or one of the project's subclasses of it."""
         if not name:
             return False
-        return name == "flask.Flask" or (
-            name.rpartition(".")[2] in self.project.flask - FLASK_ROOTS
-        )
+        return name == "flask.Flask" or name.rpartition(".")[2] in self.flask_subclasses
 
     def run(self, test_code: bool) -> None:
         """Apply every rule that needs this module only; test code may hold fake secrets."""
@@ -1399,9 +1398,10 @@ def _gunicorn_checks(path: Path, shown: str, tree: ast.Module) -> tuple[list[Fin
     return findings, preload
 
 
-#: Files, by name, that may start gunicorn or set its options outside Python.
+#: Files, by name, that may start gunicorn or set its options outside Python (not `.py`:
+#: an entrypoint.py is Python, checked as such).
 DEPLOY_FILE = re.compile(
-    r"^(Procfile|(Docker|Container)file.*|.*\.(Dockerfile|Containerfile|sh|service|env)"
+    r"^(?!.*\.py$)(Procfile|(Docker|Container)file.*|.*\.(Dockerfile|Containerfile|sh|service|env)"
     r"|entrypoint.*|(docker-)?compose.*\.ya?ml|\.env(\..+)?)$"
 )
 #: Of those, the ones that run in a container: a fixed worker count there is FD802.
@@ -1749,7 +1749,7 @@ def _deploy_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
     """
     for path in paths:
         if not path.is_dir():
-            if DEPLOY_FILE.match(path.name) and not path.name.endswith(".py"):
+            if DEPLOY_FILE.match(path.name):
                 yield path, Path(path.name)
             continue
         for folder, folders, names in os.walk(path):

@@ -580,6 +580,29 @@ SNIPPETS: dict[str, dict[str, str]] = {
         """,
     },
     "entrypoint-gevent-without-preload": {
+        "docker/entrypoint.py": """
+            import subprocess
+
+            from flask import g
+
+
+            def serve():
+                subprocess.run(["gunicorn", "-w", "4", "app:app"], check=True)
+
+
+            def later():
+                print(g.user)  # expect: FD101
+
+
+            def main():
+                import threading
+
+                threading.Thread(target=later).start()
+        """,
+        "docker/Dockerfile": """
+            FROM python:3.12-slim
+            ENTRYPOINT ["/srv/entrypoint.sh"]
+        """,
         "docker/entrypoint.sh": """
             #!/bin/sh
             set -e
