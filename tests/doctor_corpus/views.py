@@ -368,6 +368,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             def send_digest(email):
                 print(email, g.user)
+                return request.url  # expect: FD101
 
 
             def checkout():
