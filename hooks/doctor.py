@@ -1402,7 +1402,7 @@ def _gunicorn_checks(path: Path, shown: str, tree: ast.Module) -> tuple[list[Fin
 #: an entrypoint.py is Python, checked as such).
 DEPLOY_FILE = re.compile(
     r"^(?!.*\.py$)(Procfile|(Docker|Container)file.*|.*\.(Dockerfile|Containerfile|sh|service|env)"
-    r"|entrypoint.*|(docker-)?compose.*\.ya?ml|\.env(\..+)?)$"
+    r"|.*entrypoint.*|(docker-)?compose.*\.ya?ml|\.env(\..+)?)$"
 )
 #: Of those, the ones that run in a container: a fixed worker count there is FD802.
 CONTAINER_FILE = re.compile(
@@ -1469,7 +1469,7 @@ GUNICORN_OPTIONS: dict[str, str | None] = {
 CMD_ARGS_ENV = re.compile(r"""(["']?)GUNICORN_CMD_ARGS["']?\s*[=:\s]\s*(.*)""")
 #: A YAML key whose value follows on the lines below: a list, or folded or literal text.
 BLOCK_VALUES = frozenset({"", ">", "|", ">-", "|-"})
-SHELL_OPERATORS = frozenset({"&&", "||", ";", "|", "&"})
+SHELL_OPERATORS = frozenset({"&&", "||", ";", ";;", "|", "&"})
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:

@@ -602,13 +602,16 @@ SNIPPETS: dict[str, dict[str, str]] = {
         """,
         "docker/Dockerfile": """
             FROM python:3.12-slim
-            ENTRYPOINT ["/srv/entrypoint.sh"]
+            ENTRYPOINT ["/srv/docker-entrypoint"]
         """,
-        "docker/entrypoint.sh": """
+        "docker/docker-entrypoint": """
             #!/bin/sh
             set -e
             flask db upgrade
-            exec gunicorn -k gevent -w "${WEB_CONCURRENCY:-2}" --bind 0.0.0.0:8000 app:app
+            case "$1" in
+              admin) exec gunicorn -w 2 --preload admin:app ;;  # expect: FD802
+              *) exec gunicorn -k gevent -w "${WEB_CONCURRENCY:-2}" -b 0.0.0.0:8000 app:app ;;
+            esac
         """,
         "app.py": """
             import requests
