@@ -796,9 +796,8 @@ class ModuleChecker:
                     (self.qual(base) or "").rpartition(".")[2] in self.project.thread
                     for base in node.bases
                 ):
-                    runs = [m for m in node.body if isinstance(m, ast.FunctionDef)]
-                    for method in runs:
-                        if method.name == "run":
+                    for method in node.body:
+                        if isinstance(method, ast.FunctionDef) and method.name == "run":
                             yield method, f"a thread ({node.name}.run)", FLASK_PROXIES
                 continue
             if not isinstance(node, ast.Call):
