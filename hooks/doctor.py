@@ -1646,7 +1646,13 @@ def check_deploy_file(
         workers = own.get("workers", "")
         if workers.isdigit() and in_container:
             findings.append(
-                Finding(shown, line, 1, "FD802", f"`--workers {workers}` in {path.name}")
+                Finding(
+                    shown,
+                    line,
+                    1,
+                    "FD802",
+                    f"`--workers {workers}` in {path.name}, in a container",
+                )
             )
         settings = own if from_env else {**env, **own}
         if settings.get("preload") and preload_line is None:
@@ -1715,6 +1721,8 @@ def _cross_file(facts: list[ModuleFacts]) -> list[Finding]:
                 )
     preloads = [(fact.path, fact.preload_line) for fact in facts if fact.preload_line]
     for config, line in preloads[:1]:
+        # A gunicorn*.py sets preload_app; a Procfile, Dockerfile or script passes --preload.
+        preload = "preload_app" if config.endswith(".py") else "--preload"
         for fact in facts:
             for node, name in fact.resources_at_import:
                 findings.append(
@@ -1723,7 +1731,7 @@ def _cross_file(facts: list[ModuleFacts]) -> list[Finding]:
                         node.lineno,
                         node.col_offset + 1,
                         "FD801",
-                        f"`{name}(...)` at import, with preload_app in {config}:{line}",
+                        f"`{name}(...)` at import, with {preload} in {config}:{line}",
                     )
                 )
     return findings
