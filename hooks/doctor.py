@@ -1623,14 +1623,16 @@ def _sensitive_before_patch(folders: Iterable[Path], app: str) -> str | None:
 
 def check_deploy_file(
     path: Path, shown: str, text: str, root: Path | None = None
-) -> tuple[list[Finding], int | None]:
+) -> tuple[list[Finding], int | None, list[Path]]:
     """FD802 and FD803 for gunicorn started from a Procfile, Dockerfile, compose file, script.
 
-    Return the findings and the line of a `--preload`, for FD801.
+    Return the findings, the line of a `--preload` (for FD801) and the config files that
+    `-c FILE.py` names, found from the file's folder, `--chdir` or the root.
     """
     findings: list[Finding] = []
+    configs: list[Path] = []
     if "gunicorn" not in text and "GUNICORN_CMD_ARGS" not in text:
-        return findings, None
+        return findings, None, configs
     folders = (path.parent, *path.parent.parents)[:3]
     in_container = bool(CONTAINER_FILE.match(path.name)) or any(
         (folder / name).exists() for folder in folders for name in CONTAINER_FILES
@@ -1657,15 +1659,18 @@ def check_deploy_file(
         settings = own if from_env else {**env, **own}
         if settings.get("preload") and preload_line is None:
             preload_line = line
+        chdir = path.parent / settings.get("chdir", ".")
+        where = [chdir, path.parent, *([root, root / "src"] if root else [])]
+        config = settings.get("config", "")
+        if config.endswith(".py"):
+            configs += [(f / config).resolve() for f in where if (f / config).is_file()][:1]
         worker_class = settings.get("worker_class", "")
         if "gevent" in worker_class and settings.get("preload") and settings.get("app"):
-            chdir = path.parent / settings.get("chdir", ".")
-            where = [chdir, path.parent, *([root, root / "src"] if root else [])]
             reason = _sensitive_before_patch(where, settings["app"])
             if reason:
                 message = f"gevent workers with --preload, but {reason} before gevent patches"
                 findings.append(Finding(shown, line, 1, "FD803", message))
-    return findings, preload_line
+    return findings, preload_line, configs
 
 
 def _package_of(path: Path) -> Path:
@@ -2326,6 +2331,17 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
             # whole path: a service checked out in a folder named tests is production code.
             places[shown] = _Place(settings, parts, _is_test_file(Path(*parts)))
             (modules if is_python else deployed).append((file, shown, text))
+    # Deploy files first: a module that `gunicorn -c FILE.py` names is gunicorn's config.
+    configs: set[Path] = set()
+    deploy_facts: list[ModuleFacts] = []
+    for file, shown, text in deployed:
+        found, preload, config_files = check_deploy_file(
+            file, shown, text, places[shown].settings.root
+        )
+        report.findings += found
+        configs.update(config_files)
+        if preload is not None:
+            deploy_facts.append(ModuleFacts(shown, file, preload_line=preload))
     # The pre-pass: a subclass of Flask, a view or task base, may be defined in another file.
     project = project_model(text for _, _, text in modules)
     for file, shown, text in modules:
@@ -2340,13 +2356,14 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
             else:
                 unparsed[shown] = error
             continue
+        if file.resolve() in configs and not GUNICORN_CONFIG.search(file.name):
+            found_config, fact.preload_line = _gunicorn_checks(
+                file.resolve(), shown, ast.parse(text)
+            )
+            found += found_config
         report.findings += found
         facts.append(fact)
-    for file, shown, text in deployed:
-        found, preload = check_deploy_file(file, shown, text, places[shown].settings.root)
-        report.findings += found
-        if preload is not None:
-            facts.append(ModuleFacts(shown, file, preload_line=preload))
+    facts += deploy_facts
     found, report.findings = report.findings + _cross_file(facts), []
     for finding in sorted(set(found)):
         place = places[finding.path]

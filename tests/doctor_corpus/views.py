@@ -681,6 +681,26 @@ SNIPPETS: dict[str, dict[str, str]] = {
             app = Flask(__name__)
         """,
     },
+    "gunicorn-config-named-by-option": {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            CMD ["gunicorn", "-c", "deploy/web.py", "app:app"]
+        """,
+        "deploy/web.py": """
+            preload_app = True
+            workers = 4  # expect: FD802
+        """,
+        "deploy/other.py": """
+            workers = 4
+        """,
+        "app.py": """
+            import redis
+            from flask import Flask
+
+            cache = redis.Redis()  # expect: FD801
+            app = Flask(__name__)
+        """,
+    },
     "systemd-execstart": {
         "deploy/shop.service": """
             [Unit]
