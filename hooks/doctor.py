@@ -208,6 +208,10 @@ VIEW_DECORATORS = frozenset(
         "app_errorhandler",
         "context_processor",
         "app_context_processor",
+        "url_value_preprocessor",
+        "app_url_value_preprocessor",
+        "url_defaults",
+        "app_url_defaults",
     }
 )
 TEARDOWN_DECORATORS = frozenset(
@@ -397,6 +401,122 @@ PER_WORKER_RESOURCES = frozenset(
         "socket.socket",
     }
 )
+
+
+#: Hooks registered by a call, `app.before_request(fn)`: the argument that is the function.
+HOOK_REGISTRARS = {
+    **dict.fromkeys(
+        [
+            "before_request",
+            "before_app_request",
+            "before_first_request",
+            "after_request",
+            "after_app_request",
+            "context_processor",
+            "app_context_processor",
+            "url_value_preprocessor",
+            "app_url_value_preprocessor",
+            "url_defaults",
+            "app_url_defaults",
+        ],
+        0,
+    ),
+    "register_error_handler": 1,
+    "add_url_rule": 2,
+}
+#: Methods a view class dispatches to (Flask's View and MethodView, Flask-RESTful, restx).
+VIEW_CLASS_METHODS = VIEW_METHODS | {"head", "options"}
+#: Class names, by their last dotted part, that the project's own classes are judged from.
+FLASK_ROOTS = frozenset({"Flask"})
+THREAD_ROOTS = frozenset({"Thread", "Process"})
+#: `class Name(Base, other.Base):` found by a regex, so the pre-pass parses nothing.
+CLASS_LINE = re.compile(r"^[ \t]*class[ \t]+(\w+)[ \t]*\(([^)]*)\)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Project:
+    """Class names across the project, by what they derive from: all by name, not by module.
+
+    Two classes of one name in two modules are one here; a base the project does not define
+    (a library's) counts by its own name only: `Flask`, `*View`, `*Resource`, `Thread`,
+    `Process`. (A Blueprint subclass needs no entry: views are found by the name of the
+    decorator or registering call, whatever object it is called on.)
+    """
+
+    flask: frozenset[str] = FLASK_ROOTS
+    view: frozenset[str] = frozenset()
+    thread: frozenset[str] = THREAD_ROOTS
+    #: Task base classes whose `__call__` pushes a request context.
+    request_context_tasks: frozenset[str] = frozenset()
+
+
+def _derived(bases: dict[str, set[str]], is_root: Callable[[str], bool]) -> frozenset[str]:
+    """Return the class names that are roots or derive from one, through any depth."""
+    found = {name for name, parents in bases.items() if any(map(is_root, parents))}
+    while True:
+        more = {name for name, parents in bases.items() if parents & found} - found
+        if not more:
+            return frozenset(found)
+        found |= more
+
+
+def _project_of(classes: Iterable[tuple[str, Iterable[str], bool]]) -> Project:
+    """Build the project's class model from (name, base names, pushes a request context)."""
+    bases: dict[str, set[str]] = {}
+    pushing: set[str] = set()
+    for name, parents, pushes in classes:
+        bases.setdefault(name, set()).update(p.rpartition(".")[2] for p in parents)
+        if pushes:
+            pushing.add(name)
+    return Project(
+        flask=FLASK_ROOTS | _derived(bases, FLASK_ROOTS.__contains__),
+        view=_derived(bases, lambda base: base.endswith(("View", "Resource"))),
+        thread=THREAD_ROOTS | _derived(bases, THREAD_ROOTS.__contains__),
+        request_context_tasks=frozenset(pushing) | _derived(bases, pushing.__contains__),
+    )
+
+
+def _pushes_request_context(node: ast.ClassDef) -> bool:
+    """Tell whether a class's `__call__` runs inside test_request_context or request_context."""
+    return any(
+        isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef)
+        and method.name == "__call__"
+        and any(
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in {"test_request_context", "request_context"}
+            for call in ast.walk(method)
+        )
+        for method in node.body
+    )
+
+
+def _classes_in(nodes: Iterable[ast.AST]) -> Iterator[tuple[str, list[str], bool]]:
+    """Yield each class among a module's nodes: its name, its bases' names, whether it pushes."""
+    for node in nodes:
+        if isinstance(node, ast.ClassDef):
+            bases = [ast.unparse(base).partition("[")[0] for base in node.bases]
+            yield node.name, bases, _pushes_request_context(node)
+
+
+def project_model(sources: Iterable[str]) -> Project:
+    """Learn the project's Flask, view, thread and task base classes from its sources.
+
+    A regex reads `class Name(Bases):` lines, by name; only a file that may hold a task base
+    pushing a request context (it says `__call__` and `request_context(`) is parsed.
+    """
+    classes: list[tuple[str, Iterable[str], bool]] = []
+    for text in sources:
+        if "__call__" in text and "request_context(" in text:
+            try:
+                classes += _classes_in(ast.walk(ast.parse(text)))
+                continue
+            except (SyntaxError, ValueError):
+                pass
+        for match in CLASS_LINE.finditer(text):
+            bases = [b.strip().partition("[")[0] for b in match.group(2).split(",")]
+            classes.append((match.group(1), [b for b in bases if b and "=" not in b], False))
+    return _project_of(classes)
 
 
 @dataclass(frozen=True, order=True)
@@ -649,7 +769,9 @@ def is_test_path(path: PurePath) -> bool:
 class ModuleChecker:
     """Run every single-file rule over one parsed module."""
 
-    def __init__(self, path: str, tree: ast.Module, package: Path) -> None:
+    def __init__(
+        self, path: str, tree: ast.Module, package: Path, project: Project | None = None
+    ) -> None:
         self.path = path
         self.tree = tree
         self.findings: list[Finding] = []
@@ -659,6 +781,10 @@ class ModuleChecker:
         self.imports_flask = False
         # One walk, shared by every rule: walking is most of the analysis's time.
         self.nodes = list(ast.walk(tree))
+        # Alone (check_source), the module is the whole project; analyse() passes the model.
+        self.project = project or _project_of(_classes_in(self.nodes))
+        self.flask_subclasses = self.project.flask - FLASK_ROOTS
+        self._view_list: list[ast.FunctionDef | ast.AsyncFunctionDef] | None = None
         for node in self.nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -704,7 +830,13 @@ class ModuleChecker:
         return _qualname(node, self.aliases)
 
     def _is_flask(self, node: ast.AST) -> bool:
-        return isinstance(node, ast.Call) and self.qual(node.func) == "flask.Flask"
+        return isinstance(node, ast.Call) and self._is_flask_name(self.qual(node.func))
+
+    def _is_flask_name(self, name: str | None) -> bool:
+        """Tell whether a dotted name is flask.Flask or one of the project's subclasses of it."""
+        if not name:
+            return False
+        return name == "flask.Flask" or name.rpartition(".")[2] in self.flask_subclasses
 
     def run(self, test_code: bool) -> None:
         """Apply every rule that needs this module only; test code may hold fake secrets."""
@@ -720,10 +852,10 @@ class ModuleChecker:
 
     # FD101 -------------------------------------------------------------------------------
     def _targets(
-        self, node: ast.expr | None
+        self, node: ast.AST | None
     ) -> list[ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda]:
         """Return the functions `node` names, unless it is wrapped to carry the context."""
-        if isinstance(node, ast.Lambda):
+        if isinstance(node, ast.Lambda | ast.FunctionDef | ast.AsyncFunctionDef):
             return [node]
         if isinstance(node, ast.Call):
             name = self.qual(node.func) or ""
@@ -744,15 +876,28 @@ class ModuleChecker:
             ]
         return []
 
-    def _handoffs(self) -> Iterator[tuple[ast.expr | None, str, dict[str, str]]]:
+    def _handoffs(self) -> Iterator[tuple[ast.AST | None, str, dict[str, str]]]:
         """Yield (the function handed over, where it runs, the proxies it may not use)."""
         for node in self.nodes:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                if any(self._is_task_decorator(d) for d in node.decorator_list):
-                    yield ast.Name(node.name), "a Celery task", REQUEST_PROXIES
+                tasks = [d for d in node.decorator_list if self._is_task_decorator(d)]
+                if tasks and not any(map(self._runs_in_request_context, tasks)):
+                    yield node, "a Celery task", REQUEST_PROXIES
+                elif any(self._is_job_decorator(d) for d in node.decorator_list):
+                    yield node, "an RQ job", REQUEST_PROXIES
+                continue
+            if isinstance(node, ast.ClassDef):
+                if any(
+                    (self.qual(base) or "").rpartition(".")[2] in self.project.thread
+                    for base in node.bases
+                ):
+                    for method in node.body:
+                        if isinstance(method, ast.FunctionDef) and method.name == "run":
+                            yield method, f"a thread ({node.name}.run)", FLASK_PROXIES
                 continue
             if not isinstance(node, ast.Call):
                 continue
+            yield from self._more_handoffs(node)
             name = self.qual(node.func) or ""
             keywords = {keyword.arg: keyword.value for keyword in node.keywords}
             attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
@@ -770,6 +915,61 @@ class ModuleChecker:
                 yield node.args[0], f"an executor's {attr}", FLASK_PROXIES
             elif attr in {"delay", "apply_async"} and isinstance(node.func, ast.Attribute):
                 yield node.func.value, f"a Celery worker ({attr})", REQUEST_PROXIES
+
+    def _more_handoffs(
+        self, node: ast.Call
+    ) -> Iterator[tuple[ast.AST | None, str, dict[str, str]]]:
+        """Yield the hand-offs of greenlets, Socket.IO, RQ, asyncio tasks and processes."""
+        name = self.qual(node.func) or ""
+        attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+        args = node.args
+        if name in {"gevent.spawn", "gevent.spawn_raw", "gevent.Greenlet"} and args:
+            yield args[0], "a greenlet", FLASK_PROXIES
+        elif name == "gevent.spawn_later" and len(args) > 1:
+            yield args[1], "a greenlet", FLASK_PROXIES
+        elif attr == "start_background_task" and args:
+            yield args[0], "a background task", FLASK_PROXIES
+        elif attr in {"enqueue", "enqueue_call"}:
+            yield keywords.get("func", args[0] if args else None), "an RQ worker", REQUEST_PROXIES
+        elif attr in {"enqueue_in", "enqueue_at"} and len(args) > 1:
+            yield args[1], "an RQ worker", REQUEST_PROXIES
+        elif name in {"asyncio.create_task", "asyncio.ensure_future"} or attr == "create_task":
+            # The coroutine is scheduled, not awaited: it runs on after the view returned.
+            if args and isinstance(args[0], ast.Call):
+                yield args[0].func, "a task that outlives the request", FLASK_PROXIES
+        elif name == "multiprocessing.Process" or attr == "Process":
+            target = keywords.get("target", args[1] if len(args) > 1 else None)
+            yield target, "another process", FLASK_PROXIES
+        pool = {"apply_async", "map_async", "starmap_async"}  # not apply: pandas' runs here
+        # multiprocessing's Pool: the function comes first (Celery's first is a tuple).
+        if attr in pool and args and isinstance(args[0], ast.Name | ast.Attribute):
+            yield args[0], f"a process pool's {attr}", FLASK_PROXIES
+
+    def _is_job_decorator(self, decorator: ast.expr) -> bool:
+        """Tell whether a decorator makes an RQ job: rq's `@job(...)`, Flask-RQ2's `@rq.job`."""
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = self.qual(target) or ""
+        return name in {"rq.decorators.job", "rq.job"}
+
+    def _runs_in_request_context(self, decorator: ast.expr) -> bool:
+        """Tell whether a task decorator asks for a request context: a keyword or a base class.
+
+        `with_request_context=True` (any keyword naming both, set to a true constant), or
+        `base=Task` where the project's Task pushes test_request_context() in `__call__`.
+        """
+        if not isinstance(decorator, ast.Call):
+            return False
+        for keyword in decorator.keywords:
+            words = (keyword.arg or "").lower()
+            value = keyword.value
+            base = (self.qual(value) or "").rpartition(".")[2]
+            asks = "request" in words and "context" in words
+            if asks and isinstance(value, ast.Constant) and value.value:
+                return True
+            if keyword.arg == "base" and base in self.project.request_context_tasks:
+                return True
+        return False
 
     def _is_task_decorator(self, decorator: ast.expr) -> bool:
         target = decorator.func if isinstance(decorator, ast.Call) else decorator
@@ -818,7 +1018,7 @@ class ModuleChecker:
                 if not isinstance(node, ast.Call):
                     continue
                 name = self.qual(node.func) or ""
-                if name == "flask.Flask":
+                if self._is_flask_name(name):
                     self.facts.flask_at_import.append(node)
                 if name in PER_WORKER_RESOURCES:
                     self.facts.resources_at_import.append((node, name))
@@ -858,22 +1058,57 @@ class ModuleChecker:
 
     # FD301, FD302 ------------------------------------------------------------------------
     def _views(self) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-        registered = {
-            keyword.value.id
-            for node in self.nodes
-            if isinstance(node, ast.Call)
-            for keyword in node.keywords
-            if keyword.arg == "view_func" and isinstance(keyword.value, ast.Name)
-        }
+        """Yield every function Flask calls for a request: views, view methods and hooks."""
+        if self._view_list is None:
+            self._view_list = list(dict.fromkeys(self._find_views()))
+        return iter(self._view_list)
+
+    def _find_views(self) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+        """Yield views by decorator, by registering call, and the methods of view classes."""
+        registered: set[str] = set()
+        classes: set[str] = set()  # registered as views: as_view, add_resource, a helper
+        helpers = self._view_helpers()
         for node in self.nodes:
-            if isinstance(node, ast.ClassDef) and any(
-                (self.qual(base) or "").endswith("View") for base in node.bases
-            ):
-                for method in node.body:
-                    if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef) and (
-                        method.name in VIEW_METHODS
-                    ):
-                        yield method
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            attr = _decorator_attr(node) or ""
+            named = [a for a in node.args if isinstance(a, ast.Name)]
+            if attr == "as_view" and isinstance(func, ast.Attribute):
+                if isinstance(func.value, ast.Name):
+                    classes.add(func.value.id)
+            elif attr == "add_resource" and node.args and isinstance(node.args[0], ast.Name):
+                classes.add(node.args[0].id)
+            elif isinstance(func, ast.Name) and func.id in helpers:
+                classes.update(
+                    argument.id
+                    for index in helpers[func.id]
+                    if index < len(node.args)
+                    and isinstance(argument := node.args[index], ast.Name)
+                )
+            position = HOOK_REGISTRARS.get(attr) if isinstance(func, ast.Attribute) else None
+            if position is not None and len(node.args) > position:
+                argument = node.args[position]
+                if isinstance(argument, ast.Name):
+                    registered.add(argument.id)
+            # app.errorhandler(404)(fn), bp.route("/")(fn): the decorator called by hand.
+            if isinstance(func, ast.Call) and _decorator_attr(func) in VIEW_DECORATORS:
+                registered.update(a.id for a in named[:1])
+            registered.update(
+                keyword.value.id
+                for keyword in node.keywords
+                if keyword.arg == "view_func" and isinstance(keyword.value, ast.Name)
+            )
+        for node in self.nodes:
+            if isinstance(node, ast.ClassDef) and self._is_view_class(node, classes):
+                methods = [
+                    m for m in node.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)
+                ]
+                verbs = [m for m in methods if m.name in VIEW_CLASS_METHODS]
+                if not verbs and node.name in classes:
+                    # Its base dispatches (to `process`, say): every public method may serve.
+                    verbs = [m for m in methods if not m.name.startswith("_")]
+                yield from verbs
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
                 node.name in registered
                 or any(
@@ -881,8 +1116,46 @@ class ModuleChecker:
                     and _decorator_attr(d) in VIEW_DECORATORS
                     for d in node.decorator_list
                 )
+                # Flask-Admin's @expose("/") on a BaseView or ModelView method.
+                or any(
+                    _decorator_attr(d) in {"expose", "expose_plugview"}
+                    for d in node.decorator_list
+                )
             ):
                 yield node
+
+    def _is_view_class(self, node: ast.ClassDef, registered: set[str]) -> bool:
+        """Tell whether a class serves requests: registered, routed, or a View or Resource."""
+        if node.name in registered or node.name in self.project.view:
+            return True
+        if any(_decorator_attr(d) in {"route", "resource"} for d in node.decorator_list):
+            return True  # flask-restx's @ns.route("/x"), Flask-RESTful's @api.resource
+        return any(
+            (self.qual(base) or "").endswith(("View", "Resource"))
+            or (self.qual(base) or "").rpartition(".")[2] in self.project.view
+            for base in node.bases
+        )
+
+    def _view_helpers(self) -> dict[str, list[int]]:
+        """Return the module's functions that call `.as_view` on a parameter, and its positions.
+
+        `register_api(bp, ItemAPI, "item")` then registers ItemAPI as a view class.
+        """
+        helpers: dict[str, list[int]] = {}
+        if not any(isinstance(n, ast.Attribute) and n.attr == "as_view" for n in self.nodes):
+            return helpers
+        for name, functions in self.functions.items():
+            for function in functions:
+                parameters = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+                for node in _walk_scope(function.body):
+                    if (
+                        isinstance(node, ast.Attribute)
+                        and node.attr == "as_view"
+                        and isinstance(node.value, ast.Name)
+                        and node.value.id in parameters
+                    ):
+                        helpers.setdefault(name, []).append(parameters.index(node.value.id))
+        return helpers
 
     def check_views(self) -> None:
         """FD301: module state changed by a view; FD302: a mutable default on a view."""
@@ -1345,7 +1618,8 @@ class ModuleChecker:
             for argument in arguments
             if argument.arg == "app"
             or (
-                argument.annotation is not None and self.qual(argument.annotation) == "flask.Flask"
+                argument.annotation is not None
+                and self._is_flask_name(self.qual(argument.annotation))
             )
         }
 
@@ -1506,6 +1780,282 @@ def _gunicorn_checks(path: Path, shown: str, tree: ast.Module) -> tuple[list[Fin
     return findings, preload
 
 
+#: Files, by name, that may start gunicorn or set its options outside Python (not `.py`:
+#: an entrypoint.py is Python, checked as such).
+DEPLOY_FILE = re.compile(
+    r"^(?!.*\.py$)(Procfile|(Docker|Container)file.*|.*\.(Dockerfile|Containerfile|sh|service|env)"
+    r"|.*entrypoint.*|(docker-)?compose.*\.ya?ml|\.env(\..+)?)$"
+)
+#: Of those, the ones that run in a container: a fixed worker count there is FD802.
+CONTAINER_FILE = re.compile(
+    r"^(Procfile|(Docker|Container)file|.*\.(Docker|Container)file$|(docker-)?compose)"
+)
+#: gunicorn's options that take a value, by what doctor calls the setting (None: ignored).
+GUNICORN_OPTIONS: dict[str, str | None] = {
+    **dict.fromkeys(["-w", "--workers"], "workers"),
+    **dict.fromkeys(["-k", "--worker-class"], "worker_class"),
+    **dict.fromkeys(["-c", "--config"], "config"),
+    **dict.fromkeys(["-b", "--bind"], "bind"),
+    "--threads": "threads",
+    "--chdir": "chdir",
+    **dict.fromkeys(
+        [
+            "-t",
+            "--timeout",
+            "--graceful-timeout",
+            "--keep-alive",
+            "--max-requests",
+            "--max-requests-jitter",
+            "--log-level",
+            "--access-logfile",
+            "--error-logfile",
+            "--log-file",
+            "--access-logformat",
+            "--log-config",
+            "--pythonpath",
+            "-e",
+            "--env",
+            "-n",
+            "--name",
+            "-u",
+            "--user",
+            "-g",
+            "--group",
+            "-m",
+            "--umask",
+            "--worker-connections",
+            "--backlog",
+            "-p",
+            "--pid",
+            "--worker-tmp-dir",
+            "--certfile",
+            "--keyfile",
+            "--ca-certs",
+            "--forwarded-allow-ips",
+            "--statsd-host",
+            "--statsd-prefix",
+            "--limit-request-line",
+            "--limit-request-fields",
+            "--limit-request-field_size",
+            "--paste",
+            "--logger-class",
+            "--reload-extra-file",
+            "--reload-engine",
+            "--proxy-allow-from",
+            "--log-syslog-to",
+        ],
+        None,
+    ),
+}
+#: `GUNICORN_CMD_ARGS=...` in a .env, `ENV GUNICORN_CMD_ARGS "..."`, compose's environment.
+CMD_ARGS_ENV = re.compile(r"""(["']?)GUNICORN_CMD_ARGS["']?\s*[=:\s]\s*(.*)""")
+#: A YAML key whose value follows on the lines below: a list, or folded or literal text.
+BLOCK_VALUES = frozenset({"", ">", "|", ">-", "|-"})
+SHELL_OPERATORS = frozenset({"&&", "||", ";", ";;", "|", "&"})
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Yield each line with its number, lines continued by a backslash joined to it."""
+    start, parts = 1, list[str]()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not parts:
+            start = number
+        if line.rstrip().endswith("\\"):
+            parts.append(line.rstrip()[:-1])
+            continue
+        yield start, " ".join([*parts, line])
+        parts = []
+    if parts:
+        yield start, " ".join(parts)
+
+
+def _yaml_blocks(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    """Fold compose's block values (`command:` then `- gunicorn` items or `>` text) in a line."""
+    pending: tuple[int, str, int, list[str]] | None = None
+    for number, line in lines:
+        indent = len(line) - len(line.lstrip())
+        if pending is not None:
+            if line.strip() and indent > pending[2]:
+                item = line.strip()
+                pending[3].append(item[1:].strip() if item.startswith("- ") else item)
+                continue
+            yield pending[0], f"{pending[1]} {' '.join(pending[3])}"
+            pending = None
+        key, colon, value = line.partition(":")
+        value = re.sub(r"(^|\s)#.*", "", value).strip()  # a YAML comment
+        if colon and key.strip() in {"command", "entrypoint"} and value in BLOCK_VALUES:
+            pending = (number, f"{key.strip()}:", indent, [])
+            continue
+        yield number, line
+    if pending is not None:
+        yield pending[0], f"{pending[1]} {' '.join(pending[3])}"
+
+
+def _split(text: str) -> list[str]:
+    """Split a command as a shell does, operators apart; fall back to whitespace."""
+    import shlex
+
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:  # an unclosed quote
+        return text.split()
+
+
+def _gunicorn_argvs(name: str, text: str) -> Iterator[tuple[int, list[str], bool]]:
+    """Yield (line, gunicorn's arguments, from GUNICORN_CMD_ARGS) for each place it is set."""
+    lines: Iterable[tuple[int, str]] = _logical_lines(text)
+    if name.endswith((".yml", ".yaml")):
+        lines = _yaml_blocks(lines)
+    for number, line in lines:
+        if line.lstrip().startswith("#"):
+            continue
+        env = CMD_ARGS_ENV.search(line)
+        if env:
+            words = _split(env.group(1) + env.group(2))
+            value = words[:1] if env.group(1) or env.group(2)[:1] in "\"'" else words
+            yield number, _split(" ".join(value)), True
+            continue
+        if "gunicorn" not in line:
+            continue
+        # A list first (exec form); `--bind [::]:80` in shell form is no list: split it then.
+        argv = _gunicorn_argv(_exec_form(line) or [])
+        argv = _gunicorn_argv(_split(line)) if argv is None else argv
+        if argv is not None:
+            yield number, argv, False
+
+
+def _gunicorn_argv(words: list[str]) -> list[str] | None:
+    """Return the words after `gunicorn` up to a shell operator; None if it is not run."""
+    for index, word in enumerate(words):
+        if re.split(r"[/=]", word)[-1] == "gunicorn" and "install" not in words[:index]:
+            argv = []
+            for argument in words[index + 1 :]:
+                if argument in SHELL_OPERATORS or argument.startswith("#"):
+                    break
+                argv.append(argument)
+            return argv
+    return None
+
+
+def _exec_form(line: str) -> list[str] | None:
+    """Return a JSON or YAML flow list's words (`CMD ["gunicorn", "-w", "4"]`), or None."""
+    start, end = line.find("["), line.rfind("]")
+    if start < 0 or end < start:
+        return None
+    try:
+        words = json.loads(line[start : end + 1])
+    except ValueError:
+        words = [w.strip("'\"") for w in _split(line[start + 1 : end].replace(",", " "))]
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        return None
+    # ["sh", "-c", "gunicorn -w 4 app:app"]: the shell's command is split in turn.
+    return [part for word in words for part in (_split(word) if " " in word else [word])]
+
+
+def _gunicorn_settings(argv: Sequence[str]) -> dict[str, str]:
+    """Read gunicorn's command line: workers, worker_class, preload, config, app, ..."""
+    settings: dict[str, str] = {}
+    words = iter(argv)
+    for word in words:
+        option, equals, value = word.partition("=")
+        if word == "--preload":
+            settings["preload"] = "true"
+        elif option in GUNICORN_OPTIONS:
+            value = value if equals else next(words, "")
+            setting = GUNICORN_OPTIONS[option]
+            if setting:
+                settings[setting] = value
+        elif word[:2] in {"-w", "-k", "-c", "-b"} and len(word) > 2:
+            settings[str(GUNICORN_OPTIONS[word[:2]])] = word[2:]  # -w4
+        elif not word.startswith("-"):
+            settings.setdefault("app", word)
+    return settings
+
+
+def _sensitive_before_patch(folders: Iterable[Path], app: str) -> str | None:
+    """Say which socket library the module gunicorn loads imports before gevent patches.
+
+    None when it patches first, imports none at its top, or cannot be found: unknown.
+    """
+    module = app.partition(":")[0].strip("'\"")
+    relative = module.replace(".", "/")
+    for folder in folders:
+        for candidate in (folder / f"{relative}.py", folder / relative / "__init__.py"):
+            if not candidate.is_file():
+                continue
+            try:
+                tree = ast.parse(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+                return None
+            for statement in tree.body:
+                if isinstance(statement, ast.Expr) and "patch_all" in ast.unparse(statement):
+                    return None
+                names: list[str] = []
+                if isinstance(statement, ast.Import):
+                    names = [alias.name for alias in statement.names]
+                elif isinstance(statement, ast.ImportFrom) and statement.module:
+                    names = [] if statement.level else [statement.module]
+                for imported in names:
+                    if imported.partition(".")[0] in PATCH_SENSITIVE | {"socket", "ssl"}:
+                        return f"{candidate.name} imports {imported} (line {statement.lineno})"
+            return None
+    return None
+
+
+def check_deploy_file(
+    path: Path, shown: str, text: str, root: Path | None = None
+) -> tuple[list[Finding], int | None, list[Path]]:
+    """FD802 and FD803 for gunicorn started from a Procfile, Dockerfile, compose file, script.
+
+    Return the findings, the line of a `--preload` (for FD801) and the config files that
+    `-c FILE.py` names, found from the file's folder, `--chdir` or the root.
+    """
+    findings: list[Finding] = []
+    configs: list[Path] = []
+    if "gunicorn" not in text and "GUNICORN_CMD_ARGS" not in text:
+        return findings, None, configs
+    folders = (path.parent, *path.parent.parents)[:3]
+    in_container = bool(CONTAINER_FILE.match(path.name)) or any(
+        (folder / name).exists() for folder in folders for name in CONTAINER_FILES
+    )
+    argvs = list(_gunicorn_argvs(path.name, text))
+    env: dict[str, str] = {}
+    for _, argv, from_env in argvs:
+        if from_env:
+            env.update(_gunicorn_settings(argv))
+    preload_line = None
+    for line, argv, from_env in argvs:
+        own = _gunicorn_settings(argv)
+        workers = own.get("workers", "")
+        if workers.isdigit() and in_container:
+            findings.append(
+                Finding(
+                    shown,
+                    line,
+                    1,
+                    "FD802",
+                    f"`--workers {workers}` in {path.name}, in a container",
+                )
+            )
+        settings = own if from_env else {**env, **own}
+        if settings.get("preload") and preload_line is None:
+            preload_line = line
+        chdir = path.parent / settings.get("chdir", ".")
+        where = [chdir, path.parent, *([root, root / "src"] if root else [])]
+        config = settings.get("config", "")
+        if config.endswith(".py"):
+            configs += [(f / config).resolve() for f in where if (f / config).is_file()][:1]
+        worker_class = settings.get("worker_class", "")
+        if "gevent" in worker_class and settings.get("preload") and settings.get("app"):
+            reason = _sensitive_before_patch(where, settings["app"])
+            if reason:
+                message = f"gevent workers with --preload, but {reason} before gevent patches"
+                findings.append(Finding(shown, line, 1, "FD803", message))
+    return findings, preload_line, configs
+
+
 def _package_of(path: Path) -> Path:
     """Return the top folder of the package holding `path`, or the file itself outside one."""
     package = path
@@ -1520,15 +2070,19 @@ def check_source(
     *,
     real_path: Path | None = None,
     test_code: bool | None = None,
+    project: Project | None = None,
 ) -> tuple[list[Finding], ModuleFacts]:
     """Check one module's source; return its findings and what cross-file rules need.
 
+    `project` is what project_model() learnt of the other modules (their Flask subclasses,
+    view and task base classes); without it, the module is taken for the whole project.
     Raise SyntaxError (or ValueError, for a NUL byte before Python 3.12) when this Python
     cannot parse it: that is a limit of the run, which check_paths reports as one.
     """
     file = real_path or Path(path)
     tree = ast.parse(text, filename=path)
-    checker = ModuleChecker(path, tree, _package_of(file.resolve()) if real_path else file)
+    package = _package_of(file.resolve()) if real_path else file
+    checker = ModuleChecker(path, tree, package, project)
     checker.run(is_test_path(file) if test_code is None else test_code)
     findings = checker.findings
     if GUNICORN_CONFIG.search(file.name):
@@ -1555,6 +2109,8 @@ def _cross_file(facts: list[ModuleFacts]) -> list[Finding]:
                 )
     preloads = [(fact.path, fact.preload_line) for fact in facts if fact.preload_line]
     for config, line in preloads[:1]:
+        # A gunicorn*.py sets preload_app; a Procfile, Dockerfile or script passes --preload.
+        preload = "preload_app" if config.endswith(".py") else "--preload"
         for fact in facts:
             for node, name in fact.resources_at_import:
                 findings.append(
@@ -1563,7 +2119,7 @@ def _cross_file(facts: list[ModuleFacts]) -> list[Finding]:
                         node.lineno,
                         node.col_offset + 1,
                         "FD801",
-                        f"`{name}(...)` at import, with preload_app in {config}:{line}",
+                        f"`{name}(...)` at import, with {preload} in {config}:{line}",
                     )
                 )
     return findings
@@ -1579,6 +2135,26 @@ def _python_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
             relative = child.relative_to(path)
             if not any(part.startswith(".") or part in SKIPPED_DIRS for part in relative.parts):
                 yield child, relative
+
+
+def _deploy_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """Yield each Procfile, Dockerfile, compose file, script, unit or .env under `paths`.
+
+    Folders are skipped as for Python files: hidden ones, environments, node_modules.
+    """
+    for path in paths:
+        if not path.is_dir():
+            if DEPLOY_FILE.match(path.name):
+                yield path, Path(path.name)
+            continue
+        for folder, folders, names in os.walk(path):
+            folders[:] = sorted(
+                f for f in folders if not f.startswith(".") and f not in SKIPPED_DIRS
+            )
+            for name in sorted(names):
+                if DEPLOY_FILE.match(name):
+                    child = Path(folder, name)
+                    yield child, child.relative_to(path)
 
 
 def iter_python_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -2107,6 +2683,8 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
     sources: dict[str, list[str]] = {}
     places: dict[str, _Place] = {}
     unparsed: dict[str, SyntaxError | ValueError] = {}
+    modules: list[tuple[Path, str, str]] = []  # read first: the pre-pass needs them all
+    deployed: list[tuple[Path, str, str]] = []
     by_folder: dict[Path, Settings] = {}  # pre-commit may name a thousand files of one project
     for path in paths:
         folder = path.resolve() if path.is_dir() else path.resolve().parent
@@ -2114,7 +2692,11 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
             by_folder[folder] = load_settings(path, options)
         settings = by_folder[folder]
         prefix = _parts_below(settings.root, path)
-        for file, relative in _python_files([path]):
+        deploy = not path.is_dir() and bool(DEPLOY_FILE.match(path.name))
+        for (file, relative), is_python in [
+            *((found, True) for found in ([] if deploy else _python_files([path]))),
+            *((found, False) for found in _deploy_files([path])),
+        ]:
             shown, parts = str(file), (*prefix, *relative.parts)
             skip = path.is_dir() and next(
                 (glob for glob in settings.exclude if _glob_hit(glob, parts, len(prefix))), None
@@ -2131,18 +2713,40 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
             # Test code is told below the project root (else the folder given), not from the
             # whole path: a service checked out in a folder named tests is production code.
             places[shown] = _Place(settings, parts, is_test_path(Path(*parts)))
-            try:
-                found, fact = check_source(
-                    text, shown, real_path=file, test_code=places[shown].test_code
-                )
-            except (SyntaxError, ValueError) as error:
-                if settings.default_exclude and _is_jinja(text, error):
-                    report.skipped[JINJA_TEMPLATES] = report.skipped.get(JINJA_TEMPLATES, 0) + 1
-                else:
-                    unparsed[shown] = error
-                continue
-            report.findings += found
-            facts.append(fact)
+            (modules if is_python else deployed).append((file, shown, text))
+    # Deploy files first: a module that `gunicorn -c FILE.py` names is gunicorn's config.
+    configs: set[Path] = set()
+    deploy_facts: list[ModuleFacts] = []
+    for file, shown, text in deployed:
+        found, preload, config_files = check_deploy_file(
+            file, shown, text, places[shown].settings.root
+        )
+        report.findings += found
+        configs.update(config_files)
+        if preload is not None:
+            deploy_facts.append(ModuleFacts(shown, file, preload_line=preload))
+    # The pre-pass: a subclass of Flask, a view or task base, may be defined in another file.
+    project = project_model(text for _, _, text in modules)
+    for file, shown, text in modules:
+        settings = places[shown].settings
+        try:
+            found, fact = check_source(
+                text, shown, real_path=file, test_code=places[shown].test_code, project=project
+            )
+        except (SyntaxError, ValueError) as error:
+            if settings.default_exclude and _is_jinja(text, error):
+                report.skipped[JINJA_TEMPLATES] = report.skipped.get(JINJA_TEMPLATES, 0) + 1
+            else:
+                unparsed[shown] = error
+            continue
+        if file.resolve() in configs and not GUNICORN_CONFIG.search(file.name):
+            found_config, fact.preload_line = _gunicorn_checks(
+                file.resolve(), shown, ast.parse(text)
+            )
+            found += found_config
+        report.findings += found
+        facts.append(fact)
+    facts += deploy_facts
     found, report.findings = report.findings + _cross_file(facts), []
     for finding in sorted(set(found)):
         place = places[finding.path]

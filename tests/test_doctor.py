@@ -1322,3 +1322,39 @@ def test_the_readme_adoption_commands_run_as_written(codebase: Path, tmp_path: P
         "::error file=billing/debug.py,line=1,col=1,title=FD502 debug-on::"
         + annotated.stdout.split("::", 2)[2].splitlines()[0]
     ]
+
+
+def test_a_finding_in_a_dockerfile_is_silenced_and_baselined_like_any_other(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "Dockerfile": 'CMD ["gunicorn", "-w", "4", "app:app"]\n',
+            "deploy/Dockerfile": "CMD gunicorn -w 4 app:app  # doctor: ignore[FD802]\n",
+            "web/compose.yaml": "services:\n  web:\n    command: gunicorn -w 2 app:app\n",
+            "pyproject.toml": '[tool.flask-doctor]\nper-file-ignores = {"web/*" = ["FD802"]}\n',
+        },
+    )
+    assert findings(tmp_path) == [("Dockerfile", 1, "FD802")]
+    baseline = tmp_path / "doctor-baseline.json"
+    doctor.analyse([tmp_path], doctor.Options(write_baseline=baseline))
+    assert doctor.analyse([tmp_path], doctor.Options(baseline=baseline)).findings == []
+    assert doctor.analyse([tmp_path / "Dockerfile"]).findings[0].rule == "FD802"
+
+
+def test_check_source_alone_takes_its_module_for_the_project() -> None:
+    source = (
+        "from flask import Flask\n"
+        "from flask_sqlalchemy import SQLAlchemy\n"
+        "class ShopFlask(Flask):\n"
+        "    pass\n"
+        "app = ShopFlask(__name__)\n"
+        "db = SQLAlchemy(app)\n"
+    )
+    found, facts = doctor.check_source(source)
+    assert [(f.line, f.rule) for f in found] == [(6, "FD201")]
+    assert len(facts.flask_at_import) == 1
+    told = doctor.project_model(["class ShopFlask(Base):\n    pass\n", "class Base(Flask): ..."])
+    found, _ = doctor.check_source("app = ShopFlask(__name__)\ndb = Ext(app)\n", project=told)
+    assert [(f.line, f.rule) for f in found] == [(2, "FD201")]

@@ -473,7 +473,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             @celery.task(request_context=True)
             def build_site(site):
-                session.lang = site.lang  # expect: FD101
+                session.lang = site.lang
                 return site.build()
             """,
     },
@@ -677,7 +677,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
     # dyno; noisy: a development VM's command line does the same.
     "real-procfile-workers": {
         "Procfile": """
-            web: gunicorn "shop.app:create_app()" -b 0.0.0.0:$PORT -w 3
+            web: gunicorn "shop.app:create_app()" -b 0.0.0.0:$PORT -w 3  # expect: FD802
             """,
         "Vagrantfile": """
             Vagrant.configure("2") do |config|

@@ -122,7 +122,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             import os
 
             SECRET_KEY = "123456"  # expect: FD501
-            ADMIN_PASSWORD = os.environ.get("ADMIN_PASSWORD", "20240101")  # expect: FD501 (warning)
+            ADMIN_PIN = os.environ.get("ADMIN_PASSWORD", "20240101")  # expect: FD501 (warning)
         """,
     },
     "secret-short-key": {
