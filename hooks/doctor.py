@@ -343,9 +343,18 @@ IN_DEV_CONFIG = "in a development or test configuration"
 CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
+#: A word of a name that says its secret is a test's or an example's (TEST_USER_PASSWORD).
+NOT_PRODUCTION_WORD = re.compile(
+    r"(?:^|_|(?<=[a-z])(?=[A-Z]))(?i:test|testing|fake|dummy|example|sample)(?=$|_|[A-Z])"
+)
+
+
 def is_secret_name(name: str) -> bool:
-    """Tell whether a setting's name says it holds a secret (not where one is, or its name)."""
-    return bool(SECRET_NAME.search(name))
+    """Tell whether a setting's name says it holds a secret (not where one is, or its name).
+
+    A name with a word such as TEST or FAKE holds a test user's or an example's credential.
+    """
+    return bool(SECRET_NAME.search(name)) and not NOT_PRODUCTION_WORD.search(name)
 
 
 def is_secret_value(name: str, value: str) -> bool:
@@ -725,6 +734,21 @@ def _module_statements(body: list[ast.stmt], *, main_guard: bool = False) -> Ite
             yield statement
 
 
+def _local_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """Return the names `function` binds itself: its parameters and what it assigns."""
+    arguments = function.args
+    names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    if isinstance(function, ast.Lambda):
+        return names
+    scope = list(_walk_scope(function.body))
+    declared = {
+        n for node in scope if isinstance(node, ast.Global | ast.Nonlocal) for n in node.names
+    }
+    stored = {n.id for n in scope if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names | (stored - declared)
+
+
 def _is_main_guard(test: ast.expr) -> bool:
     """Tell whether `test` is `__name__ == "__main__"`."""
     return (
@@ -754,15 +778,20 @@ def _is_mutable_literal(node: ast.AST | None, aliases: dict[str, str]) -> bool:
 TEST_SUPPORT_FOLDER = re.compile(r"^(testing|test_?utils|tests?_support|\w*fixtures\w*)$")
 
 
+#: A folder whose name has the word test (browser-test, e2e_tests, integration-testing).
+TEST_FOLDER_WORD = re.compile(r"(?:^|[-_.])(?:tests?|testing)(?:$|[-_.])", re.IGNORECASE)
+
+
 def is_test_path(path: PurePath) -> bool:
     """Tell whether `path` (below the root) is test code, where fake secrets are expected."""
     parts = path.parts
     name = parts[-1] if parts else ""
     return (
-        "tests" in parts
-        or name.startswith("test_")
+        name.startswith("test_")
         or name == "conftest.py"
-        or any(TEST_SUPPORT_FOLDER.match(part) for part in parts[:-1])
+        or any(
+            TEST_SUPPORT_FOLDER.match(part) or TEST_FOLDER_WORD.search(part) for part in parts[:-1]
+        )
     )
 
 
@@ -984,9 +1013,11 @@ class ModuleChecker:
                 body: list[ast.AST] = (
                     [function.body] if isinstance(function, ast.Lambda) else list(function.body)
                 )
+                local = _local_names(function)
                 for use in self._context_uses(body, proxies):
                     position = (use.lineno, use.col_offset)
-                    if position in seen:
+                    # `session = requests.Session()` in the body is not flask.session.
+                    if position in seen or _root_name(use) in local:
                         continue
                     seen.add(position)
                     name = getattr(function, "name", "a lambda")
@@ -1030,11 +1061,21 @@ class ModuleChecker:
                     and node.func.value.id in self.app_names | {"app", "application"}
                     and isinstance(statement, ast.Expr)
                 ):
-                    self.add(node, "FD503", f"`{node.func.value.id}.run()` runs at import")
+                    message = f"`{node.func.value.id}.run()` runs at import"
+                    self.add(node, "FD503", message, self._script())
         for functions in self.functions.values():
             for function in functions:
                 if any(self._is_flask(node) for node in _walk_scope(function.body)):
                     self.facts.defines_factory = True
+
+    def _script(self) -> str | None:
+        """Say why this module is a script, not one gunicorn loads: it reads its command line."""
+        for statement in _module_statements(self.tree.body):
+            for node in _walk_scope([statement]):
+                name = self.qual(node) if isinstance(node, ast.Attribute | ast.Name) else None
+                if name in {"sys.argv", "argparse.ArgumentParser"}:
+                    return "a script: it reads its command line at import, gunicorn loads none"
+        return None
 
     def _check_bound_at_import(self, node: ast.Call, name: str) -> None:
         """FD201: an extension bound at import to an app this module makes with Flask(...)."""
@@ -1191,7 +1232,25 @@ class ModuleChecker:
                     message = f"view `{view.name}` adds request data as keys to module-level"
                     self.add(node, "FD304", f"{message} `{name}`, which nothing evicts")
                 elif name is not None:
-                    self.add(node, "FD301", f"view `{view.name}` changes module-level `{name}`")
+                    message = f"view `{view.name}` changes module-level `{name}`"
+                    self.add(node, "FD301", message, self._rebound(node, declared))
+
+    @staticmethod
+    def _rebound(node: ast.AST, declared: set[str]) -> str | None:
+        """Say why `global x; x = make()` is a warning: a new object, nothing changed in place.
+
+        The view sets a per-process object (a client made on first use): workers hold their
+        own, and two first requests may both make one, but no request's data reaches another.
+        """
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            return None
+        target = node.targets[0]
+        if not (isinstance(target, ast.Name) and target.id in declared):
+            return None
+        reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+        if target.id in reads:  # x = x + 1: a change, read and written back
+            return None
+        return "a global set whole, not changed in place: one per process, set on first use"
 
     def _mutated_module_name(
         self, node: ast.AST, shared: set[str], declared: set[str]
@@ -1409,6 +1468,16 @@ class ModuleChecker:
     def check_secrets_and_debug(self) -> None:
         """FD501: a secret written in the code; FD502: debug switched on in code."""
         module_level = set(map(id, _module_statements(self.tree.body, main_guard=True)))
+        # Outside any function: a test's settings are there; inside, a test sets up what it
+        # tests (`app.config["MAIL_PASSWORD"] = "password"` to send a mail), which is no leak.
+        top = {
+            id(node)
+            for statement in [
+                *_module_statements(self.tree.body, main_guard=True),
+                *(s for c in self.nodes if isinstance(c, ast.ClassDef) for s in c.body),
+            ]
+            for node in _walk_scope([statement])
+        }
         class_level: set[int] = set()
         dev_config: set[int] = set()  # DEBUG = True in TestingConfig is no production's
         for node in self.nodes:
@@ -1439,6 +1508,8 @@ class ModuleChecker:
             for inner in ast.walk(statement)
         }
         for node in self.nodes:
+            if self.test_code and id(node) not in top:
+                continue
             made_up = support or id(node) in handed
             quiet = IN_DEV_CONFIG if dev_module or id(node) in dev_config else None
             if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
@@ -1464,7 +1535,7 @@ class ModuleChecker:
                     if keyword.arg is None:
                         continue
                     if keyword.arg == "debug" and self._is_true(keyword.value):
-                        if not self.test_code:
+                        if not self.test_code and self._runs_a_server(node):
                             dev_run = self._dev_run(node, at_import)
                             self.add(keyword.value, "FD502", "`debug=True`", dev_run)
                     elif keyword.arg.isupper():
@@ -1473,13 +1544,17 @@ class ModuleChecker:
                         )
                 self._check_env_default(node, made_up)
 
-    @staticmethod
-    def _dev_run(call: ast.Call, at_import: set[int]) -> str | None:
+    def _runs_a_server(self, call: ast.Call) -> bool:
+        """Tell whether `call` starts a server (app.run, socketio.run, run_simple), where debug
+        serves Werkzeug's debugger; debug=True of another library's client is its own."""
+        attr = call.func.attr if isinstance(call.func, ast.Attribute) else ""
+        return attr == "run" or (self.qual(call.func) or "").endswith("run_simple")
+
+    def _dev_run(self, call: ast.Call, at_import: set[int]) -> str | None:
         """Say why `call`'s debug=True is a warning: a development server not run at import."""
-        dev = isinstance(call.func, ast.Attribute) and call.func.attr == "run"
-        if dev and id(call) not in at_import:
+        if id(call) not in at_import:
             return "the development server's, started only by running the script"
-        return None
+        return self._script()
 
     def _is_test_container(self, call: ast.Call) -> bool:
         """Tell whether `call` starts a container for tests (testcontainers, docker's SDK)."""
@@ -1533,7 +1608,8 @@ class ModuleChecker:
                 and text.strip().casefold() in PLACEHOLDER_SECRETS
             ):
                 message = f"`{key}` is a placeholder: build test secrets at run time"
-                self.add(at, "FD501", f"{message}, e.g. with secrets.token_urlsafe()")
+                where = "in test code" if self.test_code else "in code only tests run"
+                self.add(at, "FD501", f"{message}, e.g. with secrets.token_urlsafe()", where)
             return
         url = PASSWORD_IN_URL.match(text)
         if url and url.group("host") not in LOOPBACK_HOSTS and not EXAMPLE_NAME.search(key):
@@ -1565,9 +1641,13 @@ class ModuleChecker:
                 and isinstance(node.func, ast.Attribute)
                 and node.func.attr in TEARDOWN_DECORATORS
                 and node.args
-                and isinstance(node.args[0], ast.Name)
             ):
-                handlers += self.functions.get(node.args[0].id, [])
+                # `app.teardown_appcontext(close_db)`, or a method: `(self.teardown_db)`.
+                given = node.args[0]
+                if isinstance(given, ast.Attribute) and _root_name(given) in {"self", "cls"}:
+                    handlers += self.functions.get(given.attr, [])
+                elif isinstance(given, ast.Name):
+                    handlers += self.functions.get(given.id, [])
         for handler in dict.fromkeys(handlers):
             risky = self._first_unguarded(handler.body)
             if risky is not None:
@@ -2123,6 +2203,26 @@ def _cross_file(facts: list[ModuleFacts]) -> list[Finding]:
                     )
                 )
     return findings
+
+
+def _no_factory(findings: list[Finding], facts: list[ModuleFacts]) -> list[Finding]:
+    """Make FD201 a warning in a package with no app factory: the app is built at import.
+
+    Binding at import is then how the one app is made, not a second binding beside the
+    factory's; the finding stays, as a factory is what makes tests independent.
+    """
+    factories = {fact.package for fact in facts if fact.defines_factory}
+    built = {fact.path for fact in facts if fact.package not in factories}
+    return [
+        replace(finding, message=f"{finding.message} ({NO_FACTORY})", severity="warning")
+        if finding.rule == "FD201" and finding.path in built and finding.severity == "error"
+        else finding
+        for finding in findings
+    ]
+
+
+#: Why an extension bound at import in an app with no factory is a warning.
+NO_FACTORY = "an app with no factory, built at import: a factory would make tests independent"
 
 
 def _python_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
@@ -2747,7 +2847,7 @@ def analyse(paths: Iterable[Path], options: Options = Options()) -> Report:
         report.findings += found
         facts.append(fact)
     facts += deploy_facts
-    found, report.findings = report.findings + _cross_file(facts), []
+    found, report.findings = _no_factory(report.findings + _cross_file(facts), facts), []
     for finding in sorted(set(found)):
         place = places[finding.path]
         if _ignored(sources[finding.path], finding) or finding.rule not in place.settings.select:

@@ -104,6 +104,26 @@ BAD: dict[str, dict[str, str]] = {
                 return g.get("x")
         """,
     },
+    "extension-bound-at-import-beside-a-factory": {
+        "shop/__init__.py": """
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                db.init_app(app)
+                return app
+        """,
+        "shop/legacy.py": """
+            from flask import Flask
+            from shop import db
+
+            app = Flask(__name__)  # expect: FD202
+            db.init_app(app)  # expect: FD201
+        """,
+    },
     "extension-bound-at-import": {
         "app.py": """
             from flask import Flask
@@ -111,9 +131,9 @@ BAD: dict[str, dict[str, str]] = {
             from flask_migrate import Migrate
 
             app = Flask(__name__)
-            db = SQLAlchemy(app)  # expect: FD201
+            db = SQLAlchemy(app)  # expect: FD201 (warning)
             migrate = Migrate()
-            migrate.init_app(app, db)  # expect: FD201
+            migrate.init_app(app, db)  # expect: FD201 (warning)
         """,
     },
     "module-level-app-beside-a-factory": {
@@ -582,7 +602,7 @@ def test_test_code_is_told_below_the_folder_given(tmp_path: Path) -> None:
     assert findings(root) == expected(root, files)
     write(root / "tests", files)
     # Tests keep only the secrets rule, and it spares them but a well-known placeholder ("dev").
-    assert findings(root) == [*expected(root, files), ("tests/app.py", 11, "FD501")]
+    assert findings(root) == [*expected(root, files), ("tests/app.py", 11, "FD501 (warning)")]
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
     # one repeated character is not reported.
     "real-test-config-secret": {
         "shop/tests/conf.py": """
-            TOKEN_SECRET = "test"  # expect: FD501
+            TOKEN_SECRET = "test"  # expect: FD501 (warning)
             """,
         "configs/test.py": """
             SECRET_KEY = "3b9d0c7e52a14f6d8e2b71c4a9f0e6d5"  # expect: FD501 (warning)
@@ -124,8 +124,8 @@ SNIPPETS: dict[str, dict[str, str]] = {
     "real-test-fixture-credentials": {
         "configs/test.py": """
             TEST_USER = "test"
-            TEST_USER_PASSWORD = "test"  # expect: FD501 (warning)
-            TEST_USER_APIKEY = "qwdfrtgzhujik"  # expect: FD501 (warning)
+            TEST_USER_PASSWORD = "test"
+            TEST_USER_APIKEY = "qwdfrtgzhujik"
             """,
         "docker/browser-test/seed.py": """
             import os
@@ -161,7 +161,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
 
             def test_mail(app):
-                app.config["MAIL_PASSWORD"] = "password"  # expect: FD501
+                app.config["MAIL_PASSWORD"] = "password"
             """,
     },
     # false FD501: email templates about passwords.
@@ -313,7 +313,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
 
             def notifier():
-                return apprise.Apprise(debug=True)  # expect: FD502
+                return apprise.Apprise(debug=True)
             """,
     },
     # noisy FD201: a one-module app with no factory binds its extensions at import.
@@ -325,10 +325,10 @@ SNIPPETS: dict[str, dict[str, str]] = {
             from flask_wtf import CSRFProtect
 
             app = Flask(__name__)
-            CORS(app)  # expect: FD201
-            babel = Babel(app)  # expect: FD201
+            CORS(app)  # expect: FD201 (warning)
+            babel = Babel(app)  # expect: FD201 (warning)
             csrf = CSRFProtect()
-            csrf.init_app(app)  # expect: FD201
+            csrf.init_app(app)  # expect: FD201 (warning)
             """,
     },
     # true FD301: a before_request hook writes a request header into the shared app.config.
@@ -434,7 +434,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
                 global google
                 if current_app.extensions.get("clients"):
                     return
-                google = make_google()  # expect: FD301
+                google = make_google()  # expect: FD301 (warning)
                 current_app.extensions["clients"] = True
             """,
     },
@@ -455,9 +455,9 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
 
             def check_version():
-                session = requests.Session()  # expect: FD101
-                session.verify = False  # expect: FD101
-                session.post("https://example.org/version")  # expect: FD101
+                session = requests.Session()
+                session.verify = False
+                session.post("https://example.org/version")
 
 
             threading.Thread(target=check_version, daemon=True).start()
@@ -645,7 +645,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
                 def teardown_db(self, exc):
                     db = g.pop("db", None)
                     if db is not None:
-                        self.close(db)
+                        self.close(db)  # expect: FD601
 
                 def close(self, db):
                     db.close()

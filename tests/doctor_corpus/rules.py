@@ -63,7 +63,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             from testcontainers.postgres import PostgresContainer
 
             POSTGRES_PASSWORD = "postgres"
-            ADMIN_PASSWORD = "changeme"  # expect: FD501
+            ADMIN_PASSWORD = "changeme"  # expect: FD501 (warning)
 
 
             def database():
@@ -268,8 +268,8 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             db = SQLAlchemy()
             app = Flask(__name__)
-            db.init_app(app)  # expect: FD201
-            migrate = Migrate(app, db)  # expect: FD201
+            db.init_app(app)  # expect: FD201 (warning)
+            migrate = Migrate(app, db)  # expect: FD201 (warning)
         """,
     },
     "cache-unbounded-by-request-arg": {
@@ -386,7 +386,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
     # A test's form fields and users have passwords that guard nothing; its settings do not.
     "secret-test-form-fields": {
         "tests/test_login.py": """
-            SECRET_KEY = "dev"  # expect: FD501
+            SECRET_KEY = "dev"  # expect: FD501 (warning)
 
             def test_login(client):
                 form = {"username": "ada", "password": "password", "password_2": "12345678"}
