@@ -1601,7 +1601,7 @@ class ModuleChecker:
         if self.test_code or made_up:
             # Tests may hold made-up secrets; a well-known placeholder is copied, not made up.
             # Only in a setting: a form field or a test user's password (`"password": "x"`)
-            # guards nothing, and was 76 of 81 false findings on twelve codebases.
+            # guards nothing: 76 of the 90 false FD501 findings on the labelled codebases.
             if (
                 SETTING_NAME.match(key)
                 and is_secret_value(key, text)

@@ -14,15 +14,18 @@ import pytest
 from tests.doctor_corpus import SNIPPETS
 from tests.doctor_corpus.measure import (
     DOCS,
+    HELD_OUT_END,
+    HELD_OUT_START,
     KINDS,
     TABLE_END,
     TABLE_START,
+    between,
     load_labels,
     load_reported,
-    markdown,
     reported_sites,
     site_of,
     table,
+    tables,
     total,
     unlabelled,
 )
@@ -59,11 +62,13 @@ def test_every_real_snippet_is_named_by_a_label() -> None:
     assert {name for name in SNIPPETS if name.startswith("real-")} <= named
 
 
-def test_the_readme_holds_the_table_recomputed_from_labels_and_reported_sites() -> None:
+def test_the_readme_holds_the_tables_recomputed_from_labels_and_reported_sites() -> None:
     labels, reported = load_labels(), load_reported()
     assert not unlabelled(labels, reported), "run the measure and label what it prints"
-    held = DOCS.read_text().split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
-    assert held == markdown(table(labels, reported)).strip()
+    tuned, out = tables(labels, reported)
+    readme = DOCS.read_text()
+    assert between(readme, TABLE_START, TABLE_END).strip() == tuned.strip()
+    assert between(readme, HELD_OUT_START, HELD_OUT_END).strip() == out.strip()
 
 
 def test_the_table_counts_hits_noise_false_positives_and_misses() -> None:
@@ -101,8 +106,9 @@ def test_the_readme_counts_the_labelled_sites_as_labels_json_does() -> None:
     said = " ".join(DOCS.read_text().split())
     assert (
         f"{len(kinds)} sites are labelled ({kinds.count('true')} true, {kinds.count('noisy')} "
-        f"noisy, {kinds.count('false')} false): the {len(reported)} today's doctor reports, "
-        f"and {len(silent)} it does not ({misses} misses, and {len(silent) - misses} look-alikes"
+        f"noisy, {kinds.count('false')} false) in {len(labels['codebases'])} codebases: the "
+        f"{len(reported)} today's doctor reports, and {len(silent)} it does not ({misses} "
+        f"misses, and {len(silent) - misses} look-alikes"
     ) in said
 
 

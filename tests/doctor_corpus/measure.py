@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,10 @@ LABELS = HERE / "labels.json"
 REPORTED = HERE / "reported.json"
 DOCS = HERE.parents[1] / "README.md"
 TABLE_START, TABLE_END = "<!-- corpus-table -->", "<!-- /corpus-table -->"
+#: The sentence that counts the labels.
+COUNTS_START, COUNTS_END = "<!-- corpus-counts -->", "<!-- /corpus-counts -->"
+#: The table of the codebases doctor was not tuned on (labels.json's `held_out`).
+HELD_OUT_START, HELD_OUT_END = "<!-- held-out-table -->", "<!-- /held-out-table -->"
 KINDS = ("true", "noisy", "false")
 
 #: Where one rule was (or should be) reported: repository, path from its root, line, rule.
@@ -100,13 +104,25 @@ def unlabelled(labels: dict[str, list[dict[str, object]]], reported: Iterable[Si
     return sorted(set(reported) - known)
 
 
-def table(labels: dict[str, list[dict[str, object]]], reported: Mapping[Site, str]) -> list[Row]:
+def held_out(labels: dict[str, list[dict[str, object]]]) -> set[str]:
+    """Return the repositories doctor was not tuned on: measured, never used to change it."""
+    return {str(c["repo"]) for c in labels["codebases"] if c.get("held_out")}
+
+
+def table(
+    labels: dict[str, list[dict[str, object]]],
+    reported: Mapping[Site, str],
+    repos: Callable[[str], bool] = lambda repo: True,
+) -> list[Row]:
     """Count, per rule, the labelled sites doctor reported and the true ones it missed.
 
-    `reported` maps each reported site to its severity (error or warning).
+    `reported` maps each reported site to its severity (error or warning); `repos` picks the
+    codebases counted.
     """
-    kinds = {site_of(site): str(site["label"]) for site in labels["sites"]}
-    seen = set(reported)
+    kinds = {
+        site_of(site): str(site["label"]) for site in labels["sites"] if repos(str(site["repo"]))
+    }
+    seen = {site for site in reported if repos(site[0])}
     # Every rule of this doctor has a row, so a rule the corpus never exercises shows as such.
     rules = sorted({*doctor.RULES, *(site[3] for site in kinds), *(site[3] for site in seen)})
     rows = []
@@ -182,11 +198,47 @@ def reported_sites(
     return sites
 
 
-def write_docs(text: str, docs: Path = DOCS) -> None:
-    """Put the table between README.md's corpus-table markers."""
-    before, rest = docs.read_text().split(TABLE_START, 1)
-    after = rest.split(TABLE_END, 1)[1]
-    docs.write_text(f"{before}{TABLE_START}\n{text}{TABLE_END}{after}")
+def tables(
+    labels: dict[str, list[dict[str, object]]], reported: Mapping[Site, str]
+) -> tuple[str, str]:
+    """Return the tables of the codebases doctor was tuned on, and of those held out."""
+    out = held_out(labels)
+    return (
+        markdown(table(labels, reported, lambda repo: repo not in out)),
+        markdown(table(labels, reported, lambda repo: repo in out)),
+    )
+
+
+def summary(labels: dict[str, list[dict[str, object]]], reported: Mapping[Site, str]) -> str:
+    """Return the sentence that counts the labelled sites, reported and not."""
+    kinds = [str(site["label"]) for site in labels["sites"]]
+    silent = [site for site in labels["sites"] if site_of(site) not in reported]
+    misses = sum(site["label"] == "true" for site in silent)
+    return (
+        f"{len(kinds)} sites are labelled ({kinds.count('true')} true, {kinds.count('noisy')} "
+        f"noisy, {kinds.count('false')} false) in {len(labels['codebases'])} codebases: the "
+        f"{len(reported)} today's doctor reports, and {len(silent)} it does not ({misses} "
+        f"misses, and {len(silent) - misses} look-alikes, where a rule must stay silent).\n"
+    )
+
+
+def between(text: str, start: str, end: str) -> str:
+    """Return what `text` holds between the markers `start` and `end`."""
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def write_docs(tuned: str, out: str, counts: str, docs: Path = DOCS) -> None:
+    """Put the tables and the counts between README.md's markers."""
+    text = docs.read_text()
+    for start, end, table_text in (
+        (COUNTS_START, COUNTS_END, counts),
+        (TABLE_START, TABLE_END, tuned),
+        (HELD_OUT_START, HELD_OUT_END, out),
+    ):
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = f"{before}{start}\n{table_text}{end}{after}"
+    docs.write_text(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,10 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{names[repo]}/{path}:{line} {rule} {found[site].message}")
         print(f"measure: {len(missing)} unlabelled finding(s): label them", file=sys.stderr)
         return 1
-    text = markdown(table(labels, reported))
-    print(text, end="")
+    tuned, out = tables(labels, reported)
+    print(f"Tuned on:\n{tuned}\nHeld out:\n{out}", end="")
     if docs:
-        write_docs(text)
+        write_docs(tuned, out, summary(labels, reported))
     return 0
 
 
