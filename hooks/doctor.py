@@ -433,6 +433,12 @@ HOOK_REGISTRARS = {
     "register_error_handler": 1,
     "add_url_rule": 2,
 }
+#: What _more_handoffs looks for, so that other calls cost one set look-up.
+MORE_HANDOFF_ATTRS = frozenset(
+    {"start_background_task", "enqueue", "enqueue_call", "enqueue_in", "enqueue_at"}
+    | {"create_task", "Process", "apply_async", "map_async", "starmap_async"}
+)
+MORE_HANDOFF_MODULES = ("gevent.", "asyncio.", "multiprocessing.")
 #: Methods a view class dispatches to (Flask's View and MethodView, Flask-RESTful, restx).
 VIEW_CLASS_METHODS = VIEW_METHODS | {"head", "options"}
 #: Class names, by their last dotted part, that the project's own classes are judged from.
@@ -909,6 +915,8 @@ class ModuleChecker:
         """Yield (the function handed over, where it runs, the proxies it may not use)."""
         for node in self.nodes:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if not node.decorator_list:
+                    continue
                 tasks = [d for d in node.decorator_list if self._is_task_decorator(d)]
                 if tasks and not any(map(self._runs_in_request_context, tasks)):
                     yield node, "a Celery task", REQUEST_PROXIES
@@ -916,7 +924,7 @@ class ModuleChecker:
                     yield node, "an RQ job", REQUEST_PROXIES
                 continue
             if isinstance(node, ast.ClassDef):
-                if any(
+                if node.bases and any(
                     (self.qual(base) or "").rpartition(".")[2] in self.project.thread
                     for base in node.bases
                 ):
@@ -926,10 +934,11 @@ class ModuleChecker:
                 continue
             if not isinstance(node, ast.Call):
                 continue
-            yield from self._more_handoffs(node)
             name = self.qual(node.func) or ""
             keywords = {keyword.arg: keyword.value for keyword in node.keywords}
             attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            if attr in MORE_HANDOFF_ATTRS or name.startswith(MORE_HANDOFF_MODULES):
+                yield from self._more_handoffs(node, name, attr, keywords)
             if name == "threading.Thread":
                 target = keywords.get("target", node.args[1] if len(node.args) > 1 else None)
                 yield target, "a thread", FLASK_PROXIES
@@ -946,12 +955,9 @@ class ModuleChecker:
                 yield node.func.value, f"a Celery worker ({attr})", REQUEST_PROXIES
 
     def _more_handoffs(
-        self, node: ast.Call
+        self, node: ast.Call, name: str, attr: str, keywords: dict[str | None, ast.expr]
     ) -> Iterator[tuple[ast.AST | None, str, dict[str, str]]]:
         """Yield the hand-offs of greenlets, Socket.IO, RQ, asyncio tasks and processes."""
-        name = self.qual(node.func) or ""
-        attr = node.func.attr if isinstance(node.func, ast.Attribute) else ""
-        keywords = {keyword.arg: keyword.value for keyword in node.keywords}
         args = node.args
         if name in {"gevent.spawn", "gevent.spawn_raw", "gevent.Greenlet"} and args:
             yield args[0], "a greenlet", FLASK_PROXIES
@@ -1108,38 +1114,41 @@ class ModuleChecker:
         """Yield views by decorator, by registering call, and the methods of view classes."""
         registered: set[str] = set()
         classes: set[str] = set()  # registered as views: as_view, add_resource, a helper
-        helpers = self._view_helpers()
+        local_calls: list[ast.Call] = []  # may call a helper that registers a view class
+        as_view = False
         for node in self.nodes:
             if not isinstance(node, ast.Call):
                 continue
-            func = node.func
-            attr = _decorator_attr(node) or ""
-            named = [a for a in node.args if isinstance(a, ast.Name)]
-            if attr == "as_view" and isinstance(func, ast.Attribute):
-                if isinstance(func.value, ast.Name):
+            func, args = node.func, node.args
+            handed: ast.expr | None = None  # the function a hook's registration hands over
+            if isinstance(func, ast.Attribute):
+                attr = func.attr
+                as_view |= attr == "as_view"
+                if attr == "as_view" and isinstance(func.value, ast.Name):
                     classes.add(func.value.id)
-            elif attr == "add_resource" and node.args and isinstance(node.args[0], ast.Name):
-                classes.add(node.args[0].id)
-            elif isinstance(func, ast.Name) and func.id in helpers:
-                classes.update(
-                    argument.id
-                    for index in helpers[func.id]
-                    if index < len(node.args)
-                    and isinstance(argument := node.args[index], ast.Name)
-                )
-            position = HOOK_REGISTRARS.get(attr) if isinstance(func, ast.Attribute) else None
-            if position is not None and len(node.args) > position:
-                argument = node.args[position]
-                if isinstance(argument, ast.Name):
-                    registered.add(argument.id)
+                elif attr == "add_resource" and args and isinstance(args[0], ast.Name):
+                    classes.add(args[0].id)
+                position = HOOK_REGISTRARS.get(attr)
+                if position is not None and len(args) > position:
+                    handed = args[position]
+            elif isinstance(func, ast.Name):
+                if func.id in self.functions:
+                    local_calls.append(node)
             # app.errorhandler(404)(fn), bp.route("/")(fn): the decorator called by hand.
-            if isinstance(func, ast.Call) and _decorator_attr(func) in VIEW_DECORATORS:
-                registered.update(a.id for a in named[:1])
-            registered.update(
-                keyword.value.id
-                for keyword in node.keywords
-                if keyword.arg == "view_func" and isinstance(keyword.value, ast.Name)
-            )
+            elif isinstance(func, ast.Call) and _decorator_attr(func) in VIEW_DECORATORS and args:
+                handed = args[0]
+            if isinstance(handed, ast.Name):
+                registered.add(handed.id)
+            for keyword in node.keywords:
+                if keyword.arg == "view_func" and isinstance(keyword.value, ast.Name):
+                    registered.add(keyword.value.id)
+        helpers = self._view_helpers() if local_calls and as_view else {}
+        for call in local_calls:
+            given = [*call.args, None]
+            for index in helpers.get(getattr(call.func, "id", ""), []):
+                argument = given[min(index, len(call.args))]
+                if isinstance(argument, ast.Name):
+                    classes.add(argument.id)
         for node in self.nodes:
             if isinstance(node, ast.ClassDef) and self._is_view_class(node, classes):
                 methods = [
@@ -1183,8 +1192,6 @@ class ModuleChecker:
         `register_api(bp, ItemAPI, "item")` then registers ItemAPI as a view class.
         """
         helpers: dict[str, list[int]] = {}
-        if not any(isinstance(n, ast.Attribute) and n.attr == "as_view" for n in self.nodes):
-            return helpers
         for name, functions in self.functions.items():
             for function in functions:
                 parameters = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
