@@ -749,4 +749,285 @@ SNIPPETS: dict[str, dict[str, str]] = {
                 return {"en": "en-gb"}
             """,
     },
+    # Held-out codebases (labels.json, "held_out": true): patterns met when measuring doctor
+    # on codebases it was not tuned on.
+    #
+    # noisy FD802: one worker on purpose (the app keeps its sessions in the process); threads,
+    # from the environment, serve the requests.
+    "real-entrypoint-one-worker-by-design": {
+        "entrypoint.sh": """
+            #!/bin/sh
+            # One process only: the sessions live in it. Threads scale it.
+            exec gunicorn -b "0.0.0.0:80" -w 1 --threads "${THREADS:-25}" shop:app  # expect: FD802
+            """,
+        "Dockerfile": """
+            FROM python:3.12-slim
+            ENTRYPOINT ["/entrypoint.sh"]
+            """,
+        "shop/__init__.py": "",
+    },
+    # noisy FD501: a test method builds a throwaway Flask app with a placeholder secret key
+    # (in a plain test function, doctor reads the same line as set-up and says nothing).
+    "real-test-app-secret-key": {
+        "shop/tests/test_session_state.py": """
+            import unittest
+
+
+            class SessionStateTestCase(unittest.TestCase):
+                def runTest(self):
+                    from flask import Flask, session
+
+                    app = Flask(__name__)
+                    app.secret_key = "test"  # expect: FD501 (warning)
+                    with app.test_request_context():
+                        session["state"] = {"step": 1}
+                        self.assertEqual(session["state"]["step"], 1)
+            """,
+    },
+    # false FD501: the name of the header that carries an API key.
+    "real-header-name-constant": {
+        "shop/api.py": """
+            from flask import request
+
+            HEADER_API_KEY = "X-API-KEY"  # expect: FD501
+
+
+            def api_key():
+                return request.headers.get(HEADER_API_KEY)
+            """,
+    },
+    # false FD501: a marker in a text (where an excerpt ends), named a token.
+    "real-text-marker-token": {
+        "shop/markdown.py": """
+            EXCERPT_TOKEN = "<!-- more -->"  # expect: FD501
+
+
+            def excerpt(text):
+                return text.split(EXCERPT_TOKEN, 1)[0]
+            """,
+    },
+    # false FD501: a test method's settings give a mocked object store made-up credentials.
+    "real-test-mock-service-credentials": {
+        "tests/test_harvest.py": """
+            import pytest
+
+
+            class HarvestTest:
+                @pytest.mark.options(
+                    S3_URL="https://example.org",
+                    S3_ACCESS_KEY_ID="someone",
+                    S3_SECRET_ACCESS_KEY="password",  # expect: FD501 (warning)
+                )
+                def test_graph_stored(self, app):
+                    assert app.config["S3_URL"]
+            """,
+    },
+    # true FD501: the password salt of the default settings; false: Flask-Security's other
+    # salts, which name a token's purpose for itsdangerous and are not secret.
+    "real-security-purpose-salts": {
+        "shop/settings.py": """
+            class Defaults:
+                SECURITY_PASSWORD_SALT = "Default myShop password salt"  # expect: FD501
+                SECURITY_CONFIRM_SALT = "Default myShop confirm salt"  # expect: FD501
+                SECURITY_RESET_SALT = "Default myShop reset salt"  # expect: FD501
+                SECURITY_REMEMBER_SALT = "Default myShop remember salt"  # expect: FD501
+            """,
+    },
+    # noisy FD502: DEBUG in a settings class only the development launcher chooses.
+    "real-debug-settings-class": {
+        "shop/settings.py": """
+            class Defaults:
+                DEBUG = False
+
+
+            class Debug(Defaults):
+                DEBUG = True  # expect: FD502
+            """,
+        "manage.py": """
+            from shop.commands import cli
+
+            if __name__ == "__main__":
+                cli(settings="shop.settings.Debug")
+            """,
+    },
+    # noisy FD501: a dict of defaults each read from the environment first; the container's
+    # start script fails without SECRET_KEY, so only a run outside it uses the default.
+    "real-env-defaults-dict-secret": {
+        "shop/configuration.py": """
+            import os
+
+            DEFAULT_CONFIG = {
+                "DEBUG": False,
+                "SECRET_KEY": "changeMe",  # expect: FD501
+            }
+
+
+            def init_app(app):
+                for key, value in DEFAULT_CONFIG.items():
+                    app.config[key] = os.environ.get(key, value)
+            """,
+        "start.py": """
+            import hmac
+            import os
+
+            key = os.environ["SECRET_KEY"].encode()
+            os.environ["SECRET_KEY"] = hmac.new(key, b"SECRET", "sha256").hexdigest()
+            """,
+    },
+    # false FD501: templates of database URLs, filled from the settings at start.
+    "real-url-template-password": {
+        "shop/configuration.py": """
+            DB_TEMPLATES = {
+                "sqlite": "sqlite:////{SQLITE_DATABASE_FILE}",
+                "postgresql": "postgresql://{DB_USER}:{DB_PW}@{DB_HOST}/{DB}",  # expect: FD501
+            }
+
+
+            def database_uri(config):
+                return DB_TEMPLATES[config["DB_FLAVOR"]].format(**config)
+            """,
+    },
+    # false FD801: a redis client made at import with --preload: redis-py connects lazily
+    # and its pool starts afresh in a forked process (it checks the pid), so workers share
+    # no socket. (The fixed -w 4 in the image is a true FD802.)
+    "real-redis-client-before-fork": {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            CMD gunicorn -w 4 -b :80 --preload main:app  # expect: FD802
+            """,
+        "main.py": """
+            import redis
+            from flask import Flask
+
+            app = Flask(__name__)
+            db = redis.StrictRedis(host="redis", port=6379, db=0)  # expect: FD801
+
+
+            @app.route("/<uid>")
+            def show(uid):
+                return db.get(uid) or ""
+            """,
+    },
+    # false FD502: `"debug": True` in python3-saml's settings, not Flask's.
+    "real-saml-settings-debug": {
+        "env-config/config.py": """
+            ONELOGIN_SETTINGS = {
+                "strict": True,
+                "debug": True,  # expect: FD502
+                "sp": {"entityId": "https://shop.example.org/metadata/"},
+            }
+            """,
+    },
+    # true FD501 (shown as warnings): the container's settings fall back to a placeholder key
+    # and salt, and the environment file the compose deployment ships sets neither.
+    "real-env-default-unset-by-deploy": {
+        "env-config/config-docker.py": """
+            import os
+
+            SECRET_KEY = os.getenv(
+                "SHOP_SECRET_KEY", "<INSERT_RANDOM_STRING_HERE>"  # expect: FD501 (warning)
+            )
+            SECURITY_PASSWORD_SALT = os.getenv(
+                "SHOP_PASSWORD_SALT", "<INSERT_RANDOM_STRING_HERE>"  # expect: FD501 (warning)
+            )
+            """,
+        "shop.env": """
+            SHOP_DB_HOST=postgres
+            SESSION_COOKIE_SECURE=False
+            """,
+        "docker-compose.yml": """
+            services:
+              api:
+                image: shop:latest
+                env_file: shop.env
+            """,
+    },
+    # noisy FD501: the settings file for local development holds a placeholder key, salt
+    # and SMTP password (a path doctor does not read as a development one).
+    "real-local-config-secret": {
+        "env-config/config-local.py": """
+            # Settings for local development.
+            DEBUG = False
+            SECRET_KEY = "<INSERT_RANDOM_STRING_HERE>"  # expect: FD501
+            SECURITY_PASSWORD_SALT = "<INSERT_RANDOM_STRING_HERE>"  # expect: FD501
+            MAIL_SERVER = "smtp.example.com"
+            MAIL_PASSWORD = "password"  # expect: FD501
+            """,
+    },
+    # noisy FD501: the shipped settings' SMTP login is a placeholder for a server at
+    # example.com, and SMTP is off.
+    "real-placeholder-smtp-login": {
+        "env-config/config.py": """
+            EMAILS_USE_SMTP = False
+            MAIL_SERVER = "smtp.example.com"
+            MAIL_USERNAME = "username"
+            MAIL_PASSWORD = "password"  # expect: FD501
+            """,
+    },
+    # false FD701: app.logger is read first on purpose, and the dictConfig that follows keeps
+    # existing loggers (disable_existing_loggers False) and configures the app's by name.
+    "real-logging-keeps-existing-loggers": {
+        "shop/__init__.py": """
+            from logging.config import dictConfig
+
+            from flask import Flask
+
+            app = Flask(__name__)
+            app.config.from_envvar("SHOP_SETTINGS")
+
+
+            def setup_logging():
+                if not app.debug and app.config.get("LOG_CFG"):
+                    _ = app.logger
+                    dictConfig(app.config.get("LOG_CFG"))  # expect: FD701
+            """,
+        "env-config/config.py": """
+            LOG_CFG = {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "handlers": {"console": {"class": "logging.StreamHandler"}},
+                "loggers": {"shop": {"handlers": ["console"], "level": "INFO"}},
+            }
+            """,
+    },
+    # true FD802 (missed): the command that serves the API builds gunicorn with 12 workers
+    # unless given -w, and the container's start script gives none.
+    "real-custom-gunicorn-application-workers": {
+        "manage.py": """
+            from gunicorn.app.base import Application
+
+            from shop import app
+
+
+            class APIServer:
+                def __init__(self, address="0.0.0.0:5000", workers=12):
+                    self.address, self.workers = address, workers
+
+                def __call__(self, workers=None):
+                    options = {"bind": self.address, "workers": workers or self.workers}
+
+                    class FlaskApplication(Application):
+                        def init(self, parser, opts, args):
+                            return options
+
+                        def load(self):
+                            return app
+
+                    FlaskApplication().run()
+            """,
+        "docker/api-start.sh": """
+            #!/bin/bash
+            cd /srv/shop
+            shop run_api_server -b 0.0.0.0:5000
+            """,
+        "Dockerfile": """
+            FROM python:3.12-slim
+            CMD ["/srv/shop/docker/api-start.sh"]
+            """,
+        "shop/__init__.py": """
+            from flask import Flask
+
+            app = Flask(__name__)
+            """,
+    },
 }
