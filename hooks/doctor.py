@@ -322,6 +322,9 @@ NOT_SECRET_KINDS = (
     # Lower-case segments only: base64 keys hold / too, but in mixed case.
     re.compile(r"^(~|\.{1,2})?/?[a-z0-9_.-]+(/[a-z0-9_.-]+)+/?$|^/[\w./-]+$"),
     re.compile(r"^[\w.-]*\w\.(html?|txt|j2|jinja2?|md|json|pem|key|crt|ya?ml|toml|cfg|ini)$"),
+    # Markup (<!-- more -->, <hr/>): where the code cuts a text, not a secret. Not a
+    # placeholder in brackets (<INSERT_RANDOM_STRING_HERE>): that is a secret left unmade.
+    re.compile(r"^\s*(<!--.*-->|</?[a-z][a-z0-9]*(\s[^<>]*)?/?>)\s*$"),
     # An environment variable's name, or a reference to one: where the secret comes from.
     re.compile(r"^\$\{[^}]+\}$|^\$\w+$|^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$"),
     # A reference to a secret store (Vault, AWS, Google, Azure, 1Password, a file or env).
@@ -335,9 +338,11 @@ NOT_SECRET_KINDS = (
 #: A literal secret shorter than this is weak as well as written down.
 MIN_SECRET_LENGTH = 12
 #: Words of a config class's name that say it is for tests or development (TestingConfig).
-DEV_CONFIG_WORDS = frozenset({"test", "testing", "dev", "develop", "development", "local"})
+DEV_CONFIG_WORDS = frozenset(
+    {"test", "testing", "dev", "develop", "development", "local", "debug"}
+)
 #: A module of settings for development or tests: configs/development.py, settings_local.py.
-DEV_MODULE = re.compile(r"(?:^|_)(?:test|testing|dev|devel|develop|development|local)$")
+DEV_MODULE = re.compile(r"(?:^|[_-])(?:test|testing|dev|devel|develop|development|local)$")
 #: Where a secret in a development or test configuration is: true, but no production's.
 IN_DEV_CONFIG = "in a development or test configuration"
 CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
@@ -349,12 +354,29 @@ NOT_PRODUCTION_WORD = re.compile(
 )
 
 
+#: A salt that names a token's purpose for itsdangerous (Flask-Security's CONFIRM_SALT,
+#: RESET_SALT, REMEMBER_SALT): a namespace, public by design, unlike a password's salt.
+PURPOSE_SALT = re.compile(
+    r"(confirm|reset|remember|login|change_?email|email|token|session|cookie|csrf|signup"
+    r"|register|invite|unsubscribe|verify|verification)_?salt$",
+    re.IGNORECASE,
+)
+#: A name that says where a secret travels, not the secret (HEADER_API_KEY: X-Api-Key).
+HEADER_NAME = re.compile(r"^(?i:header|http_header)_")
+
+
 def is_secret_name(name: str) -> bool:
     """Tell whether a setting's name says it holds a secret (not where one is, or its name).
 
-    A name with a word such as TEST or FAKE holds a test user's or an example's credential.
+    A name with a word such as TEST or FAKE holds a test user's or an example's credential;
+    a purpose's salt (RESET_SALT) and a header's name (HEADER_API_KEY) hold no secret.
     """
-    return bool(SECRET_NAME.search(name)) and not NOT_PRODUCTION_WORD.search(name)
+    return (
+        bool(SECRET_NAME.search(name))
+        and not NOT_PRODUCTION_WORD.search(name)
+        and not PURPOSE_SALT.search(name)
+        and not HEADER_NAME.search(name)
+    )
 
 
 def is_secret_value(name: str, value: str) -> bool:
@@ -385,18 +407,20 @@ def secret_weakness(value: str) -> str | None:
 EXAMPLE_NAME = re.compile(r"_(example|sample|placeholder)$", re.IGNORECASE)
 #: Settings spelled like environment variables: the only names whose values are checked.
 SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$|^secret_key$")
-PASSWORD_IN_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@\s]+:[^@/\s]+@(?P<host>[^:/\s]*)", re.I)
+PASSWORD_IN_URL = re.compile(
+    r"^[a-z][a-z0-9+.-]*://[^:/@\s]+:(?P<password>[^@/\s]+)@(?P<host>[^:/\s]*)", re.I
+)
+#: A password in a URL that the code fills in: {DB_PW}, %(password)s, $DB_PASSWORD.
+FILLED_IN = re.compile(r"^(\{\w*\}|%(\(\w+\))?s|\$\{?\w+\}?)$")
 #: A password for a server on this machine is a development default, known to all.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 GUNICORN_CONFIG = re.compile(r"gunicorn.*\.py$")
 CONTAINER_FILES = ("Dockerfile", "Containerfile", "compose.yaml", "docker-compose.yml")
+#: Made at import, shared by every worker gunicorn forks with preload_app. Not redis-py's
+#: clients: their pool compares the process id and starts afresh in a forked worker.
 PER_WORKER_RESOURCES = frozenset(
     {
         "sqlalchemy.create_engine",
-        "redis.Redis",
-        "redis.StrictRedis",
-        "redis.from_url",
-        "redis.Redis.from_url",
         "psycopg.connect",
         "psycopg2.connect",
         "psycopg_pool.ConnectionPool",
@@ -1233,6 +1257,16 @@ class ModuleChecker:
                 for node in _walk_scope(view.body)
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
             } - declared
+            # A change made holding a lock is a per-process store kept whole between threads,
+            # the rule's own fix; what stays true is that each worker has its own.
+            locked = {
+                id(inner)
+                for node in _walk_scope(view.body)
+                if isinstance(node, ast.With)
+                and any("lock" in ast.unparse(item.context_expr).lower() for item in node.items)
+                for statement in node.body
+                for inner in ast.walk(statement)
+            }
             for node in _walk_scope(view.body):
                 name = self._mutated_module_name(node, shared - local, declared)
                 if name is not None and self._fills_cache(node, name, view):
@@ -1240,7 +1274,8 @@ class ModuleChecker:
                     self.add(node, "FD304", f"{message} `{name}`, which nothing evicts")
                 elif name is not None:
                     message = f"view `{view.name}` changes module-level `{name}`"
-                    self.add(node, "FD301", message, self._rebound(node, declared))
+                    under_lock = UNDER_LOCK if id(node) in locked else None
+                    self.add(node, "FD301", message, self._rebound(node, declared) or under_lock)
 
     @staticmethod
     def _rebound(node: ast.AST, declared: set[str]) -> str | None:
@@ -1481,7 +1516,14 @@ class ModuleChecker:
             id(node)
             for statement in [
                 *_module_statements(self.tree.body, main_guard=True),
-                *(s for c in self.nodes if isinstance(c, ast.ClassDef) for s in c.body),
+                *(
+                    s
+                    for c in self.nodes
+                    if isinstance(c, ast.ClassDef)
+                    for s in c.body
+                    # A test class's methods are tests, as functions are.
+                    if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+                ),
             ]
             for node in _walk_scope([statement])
         }
@@ -1599,7 +1641,9 @@ class ModuleChecker:
 
         `quiet` says why a finding here is a warning (a development configuration, a fallback).
         """
-        if key.upper() == "DEBUG" and self._is_true(value) and not (self.test_code or debug_ok):
+        # DEBUG, or app.debug: a lower-case "debug" key is another library's (python3-saml).
+        flask_debug = key == "DEBUG" or (key == "debug" and isinstance(at, ast.Attribute))
+        if flask_debug and self._is_true(value) and not (self.test_code or debug_ok):
             self.add(at, "FD502", f"`{key}` is set to True", quiet)
         literal = value.value if isinstance(value, ast.Constant) else None
         if not isinstance(literal, str | bytes) or not literal:
@@ -1619,6 +1663,8 @@ class ModuleChecker:
                 self.add(at, "FD501", f"{message}, e.g. with secrets.token_urlsafe()", where)
             return
         url = PASSWORD_IN_URL.match(text)
+        if url and FILLED_IN.match(url.group("password")):
+            return  # a template of a URL: the password comes from elsewhere
         if url and url.group("host") not in LOOPBACK_HOSTS and not EXAMPLE_NAME.search(key):
             self.add(at, "FD501", f"`{key}` holds a URL with a password in it", quiet)
         elif not url and SETTING_NAME.match(key) and is_secret_value(key, text):
@@ -1770,9 +1816,19 @@ class ModuleChecker:
                 if not removed:
                     self.add(node, "FD701", f"{where}Flask's own handler prints each line again")
             elif not self._keeps_loggers(node):
-                self.add(node, "FD701", f"{where}it disables that logger: its lines are lost")
+                message = f"{where}it disables that logger: its lines are lost"
+                self.add(node, "FD701", message, self._unread_config(node))
             elif not removed:
-                self.add(node, "FD701", f"{where}Flask's own handler prints each line again")
+                message = f"{where}Flask's own handler prints each line again"
+                self.add(node, "FD701", message, self._unread_config(node))
+
+    @staticmethod
+    def _unread_config(call: ast.Call) -> str | None:
+        """Say why a dictConfig or fileConfig finding is a warning: its configuration is not
+        in the code, and may set the app's logger by name (its handlers, propagate off)."""
+        if call.args and isinstance(call.args[0], ast.Dict):
+            return None
+        return "its configuration is not in the code: it may set up the app's logger by name"
 
     @staticmethod
     def _keeps_loggers(call: ast.Call) -> bool:
@@ -1849,7 +1905,9 @@ def _gunicorn_checks(path: Path, shown: str, tree: ast.Module) -> tuple[list[Fin
     folders = (path.parent, *path.parent.parents)[:3]
     in_container = any((folder / name).exists() for folder in folders for name in CONTAINER_FILES)
     fixed = workers.value.value if workers and isinstance(workers.value, ast.Constant) else None
-    if workers and isinstance(fixed, int) and in_container:
+    # One worker is a choice (state kept in the process, threads for concurrency), not a
+    # count that ignores the CPU limit: containers scale it by replicas.
+    if workers and isinstance(fixed, int) and fixed > 1 and in_container:
         message = f"`workers = {fixed}` in a container"
         findings.append(Finding(shown, workers.lineno, 1, "FD802", message))
     worker_class = constant("worker_class")
@@ -2116,7 +2174,7 @@ def check_deploy_file(
     for line, argv, from_env in argvs:
         own = _gunicorn_settings(argv)
         workers = own.get("workers", "")
-        if workers.isdigit() and in_container:
+        if workers.isdigit() and int(workers) > 1 and in_container:
             findings.append(
                 Finding(
                     shown,
@@ -2228,6 +2286,8 @@ def _no_factory(findings: list[Finding], facts: list[ModuleFacts]) -> list[Findi
     ]
 
 
+#: Why a view's change of module state made holding a lock is a warning.
+UNDER_LOCK = "under a lock: a per-process store, whole between threads; each worker has its own"
 #: Why an extension bound at import in an app with no factory is a warning.
 NO_FACTORY = "an app with no factory, built at import: a factory would make tests independent"
 

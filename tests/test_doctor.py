@@ -305,11 +305,13 @@ BAD: dict[str, dict[str, str]] = {
         """,
         "pkg/__init__.py": "",
         "pkg/db.py": """
+            import pymongo
             import redis
             from sqlalchemy import create_engine
 
             engine = create_engine("sqlite://")  # expect: FD801
-            cache = redis.Redis()  # expect: FD801
+            mongo = pymongo.MongoClient()  # expect: FD801
+            cache = redis.Redis()  # redis-py starts its pool afresh in a forked worker
         """,
     },
     "gunicorn-fixed-workers-in-a-container": {

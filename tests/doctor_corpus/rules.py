@@ -216,7 +216,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             def init_logging(flask_app: Flask, config):
                 flask_app.logger.addHandler(logging.StreamHandler())
-                logging.config.dictConfig(config)  # expect: FD701
+                logging.config.dictConfig(config)  # expect: FD701 (warning)
 
             def replace_flasks_handler(app):
                 app.logger.removeHandler(default_handler)
@@ -387,11 +387,38 @@ SNIPPETS: dict[str, dict[str, str]] = {
     "secret-test-form-fields": {
         "tests/test_login.py": """
             SECRET_KEY = "dev"  # expect: FD501 (warning)
+            ADMIN = {"username": "admin", "password": "password"}
 
             def test_login(client):
                 form = {"username": "ada", "password": "password", "password_2": "12345678"}
                 client.post("/login", data=form)
                 client.post("/login", data=dict(password="changeme"))
+        """,
+    },
+    # A registry changed holding a lock is the rule's own fix for threads; that each worker
+    # has its own copy stays true: a warning. Without the lock, an error.
+    "state-changed-under-a-lock": {
+        "shop/editor.py": """
+            import threading
+            from flask import Blueprint
+
+            bp = Blueprint("editor", __name__)
+            COMPLETERS = {}
+            OPEN = []
+            completers_lock = threading.Lock()
+
+            @bp.post("/complete/<int:tid>")
+            def complete(tid):
+                with completers_lock:
+                    COMPLETERS[tid] = object()  # expect: FD301 (warning)
+                OPEN.append(tid)  # expect: FD301
+                return "ok"
+
+            @bp.delete("/complete/<int:tid>")
+            def close(tid):
+                with completers_lock:
+                    COMPLETERS.pop(tid, None)  # expect: FD301 (warning)
+                return "ok"
         """,
     },
 }

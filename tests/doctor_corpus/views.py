@@ -536,10 +536,10 @@ SNIPPETS: dict[str, dict[str, str]] = {
             worker: rq worker
         """,
         "app.py": """
-            import redis
+            import pymongo
             from flask import Flask
 
-            cache = redis.Redis()  # expect: FD801
+            cache = pymongo.MongoClient()  # expect: FD801
             app = Flask(__name__)
         """,
     },
@@ -694,10 +694,10 @@ SNIPPETS: dict[str, dict[str, str]] = {
             workers = 4
         """,
         "app.py": """
-            import redis
+            import pymongo
             from flask import Flask
 
-            cache = redis.Redis()  # expect: FD801
+            cache = pymongo.MongoClient()  # expect: FD801
             app = Flask(__name__)
         """,
     },
