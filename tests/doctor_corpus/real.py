@@ -1041,4 +1041,68 @@ SNIPPETS: dict[str, dict[str, str]] = {
             app = Flask(__name__)
             """,
     },
+    # true FD501: a metadata source ships the project's key for a third-party API in a class
+    # constant: every install uses it, and rotating it needs a release.
+    "real-shipped-third-party-api-key": {
+        "shop/sources/books.py": """
+            class BookSource:
+                NAME = "books"
+                API_KEY = "0f3a9c21d87b4e65a0c3f1d29b8e7a4c65d0e1f2"  # expect: FD501
+                SEARCH_URL = f"https://books.example.org/api/search?api_key={API_KEY}&q="
+            """,
+    },
+    # false FD501: constants that name the ways a user logged in, one of them "password".
+    "real-login-mechanism-names": {
+        "shop/auth.py": """
+            class LoginMechanism:
+                PASSWORD = "password"  # expect: FD501
+                REMEMBER_ME = "remember_me"
+                APIKEY = "apikey"
+            """,
+    },
+    # false FD502: a "debug" flag in the description of a system command the UI shows, not
+    # Flask's debug.
+    "real-command-spec-debug-key": {
+        "shop/commands.py": """
+            def command_specs(commands):
+                specs = {}
+                for action, spec in commands.items():
+                    spec.update({"action": action, "async": True, "debug": True})  # expect: FD502
+                    specs[action] = spec
+                return specs
+            """,
+    },
+    # noisy FD301: a view caches a directory listing in module globals, set whole under a lock
+    # and refreshed when the directory changes; the server is one process by design.
+    "real-view-global-cache-under-lock": {
+        "shop/files.py": """
+            import threading
+
+            from flask import Blueprint, jsonify
+
+            bp = Blueprint("files", __name__)
+            _lock = threading.Lock()
+            _listing = None
+            _listing_mtime = None
+
+
+            def scan():
+                return []
+
+
+            def last_modified():
+                return 0
+
+
+            @bp.route("/files")
+            def files():
+                global _listing, _listing_mtime
+                with _lock:
+                    mtime = last_modified()
+                    if _listing_mtime != mtime:
+                        _listing = scan()  # expect: FD301 (warning)
+                        _listing_mtime = mtime  # expect: FD301 (warning)
+                return jsonify(_listing)
+            """,
+    },
 }
