@@ -1815,20 +1815,14 @@ class ModuleChecker:
             if name == "logging.basicConfig":
                 if not removed:
                     self.add(node, "FD701", f"{where}Flask's own handler prints each line again")
+            elif not (node.args and isinstance(node.args[0], ast.Dict)):
+                # The configuration is not in the code (a file, a setting): it may keep the
+                # app's logger, or set it up by name; doctor cannot tell, so it says nothing.
+                continue
             elif not self._keeps_loggers(node):
-                message = f"{where}it disables that logger: its lines are lost"
-                self.add(node, "FD701", message, self._unread_config(node))
+                self.add(node, "FD701", f"{where}it disables that logger: its lines are lost")
             elif not removed:
-                message = f"{where}Flask's own handler prints each line again"
-                self.add(node, "FD701", message, self._unread_config(node))
-
-    @staticmethod
-    def _unread_config(call: ast.Call) -> str | None:
-        """Say why a dictConfig or fileConfig finding is a warning: its configuration is not
-        in the code, and may set the app's logger by name (its handlers, propagate off)."""
-        if call.args and isinstance(call.args[0], ast.Dict):
-            return None
-        return "its configuration is not in the code: it may set up the app's logger by name"
+                self.add(node, "FD701", f"{where}Flask's own handler prints each line again")
 
     @staticmethod
     def _keeps_loggers(call: ast.Call) -> bool:

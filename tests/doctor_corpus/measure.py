@@ -217,7 +217,7 @@ def summary(labels: dict[str, list[dict[str, object]]], reported: Mapping[Site, 
     return (
         f"{len(kinds)} sites are labelled ({kinds.count('true')} true, {kinds.count('noisy')} "
         f"noisy, {kinds.count('false')} false) in {len(labels['codebases'])} codebases: the "
-        f"{len(reported)} today's doctor reports, and {len(silent)} it does not ({misses} "
+        f"{len(reported)} sites today's doctor reports, and {len(silent)} it does not ({misses} "
         f"misses, and {len(silent) - misses} look-alikes, where a rule must stay silent).\n"
     )
 

@@ -990,7 +990,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             def setup_logging():
                 if not app.debug and app.config.get("LOG_CFG"):
                     _ = app.logger
-                    dictConfig(app.config.get("LOG_CFG"))  # expect: FD701 (warning)
+                    dictConfig(app.config.get("LOG_CFG"))
             """,
         "env-config/config.py": """
             LOG_CFG = {
@@ -1067,7 +1067,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
             def command_specs(commands):
                 specs = {}
                 for action, spec in commands.items():
-                    spec.update({"action": action, "async": True, "debug": True})  # expect: FD502
+                    spec.update({"action": action, "async": True, "debug": True})
                     specs[action] = spec
                 return specs
             """,

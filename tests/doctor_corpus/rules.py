@@ -216,7 +216,7 @@ SNIPPETS: dict[str, dict[str, str]] = {
 
             def init_logging(flask_app: Flask, config):
                 flask_app.logger.addHandler(logging.StreamHandler())
-                logging.config.dictConfig(config)  # expect: FD701 (warning)
+                logging.config.dictConfig(config)
 
             def replace_flasks_handler(app):
                 app.logger.removeHandler(default_handler)
