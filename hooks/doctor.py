@@ -192,27 +192,22 @@ FLASK_PROXIES = {f"flask.{name}": name for name in ("request", "session", "g", "
 #: A Celery task pushed into an app context (Flask's pattern) may use `g` and current_app.
 REQUEST_PROXIES = {"flask.request": "request", "flask.session": "session"}
 CONTEXT_MANAGERS = frozenset({"app_context", "test_request_context", "request_context"})
+#: The hooks that run in a request, decorated (`@app.before_request`) or called.
+REQUEST_HOOKS = (
+    "before_request",
+    "before_app_request",
+    "after_request",
+    "after_app_request",
+    "context_processor",
+    "app_context_processor",
+    "url_value_preprocessor",
+    "app_url_value_preprocessor",
+    "url_defaults",
+    "app_url_defaults",
+)
 VIEW_DECORATORS = frozenset(
-    {
-        "route",
-        "get",
-        "post",
-        "put",
-        "patch",
-        "delete",
-        "before_request",
-        "before_app_request",
-        "after_request",
-        "after_app_request",
-        "errorhandler",
-        "app_errorhandler",
-        "context_processor",
-        "app_context_processor",
-        "url_value_preprocessor",
-        "app_url_value_preprocessor",
-        "url_defaults",
-        "app_url_defaults",
-    }
+    {"route", "get", "post", "put", "patch", "delete", "errorhandler", "app_errorhandler"}
+    | set(REQUEST_HOOKS)
 )
 TEARDOWN_DECORATORS = frozenset(
     {"teardown_appcontext", "teardown_request", "teardown_app_request"}
@@ -438,22 +433,7 @@ PER_WORKER_RESOURCES = frozenset(
 
 #: Hooks registered by a call, `app.before_request(fn)`: the argument that is the function.
 HOOK_REGISTRARS = {
-    **dict.fromkeys(
-        [
-            "before_request",
-            "before_app_request",
-            "before_first_request",
-            "after_request",
-            "after_app_request",
-            "context_processor",
-            "app_context_processor",
-            "url_value_preprocessor",
-            "app_url_value_preprocessor",
-            "url_defaults",
-            "app_url_defaults",
-        ],
-        0,
-    ),
+    **dict.fromkeys([*REQUEST_HOOKS, "before_first_request"], 0),
     "register_error_handler": 1,
     "add_url_rule": 2,
 }

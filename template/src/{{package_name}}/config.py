@@ -44,6 +44,13 @@ def _secret_key(value: str) -> str:
         )
     if len(value) < MIN_SECRET_KEY_LENGTH:
         raise ValueError(f"is {len(value)} characters; use at least {MIN_SECRET_KEY_LENGTH}")
+    # What tools/doctor.py calls a weak secret: typed, not generated.
+    if value.strip().isdigit() or len(set(value)) == 1:
+        weakness = "digits only" if value.strip().isdigit() else "one character repeated"
+        raise ValueError(
+            f"is {weakness}: a typed key, not a generated one; generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     return value
 
 
