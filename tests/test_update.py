@@ -45,13 +45,35 @@ def generate(release: Release, destination: Path, *args: str) -> Path:
     return destination
 
 
-@pytest.fixture
-def project(release: Release, tmp_path: Path) -> Path:
-    """A service generated from v1 and committed in its own repository."""
-    path = generate(release, tmp_path / "service", "--vcs-ref", "v1")
+@pytest.fixture(scope="module")
+def v1_project(v1_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service generated from v1 once for the module: a copy with its tasks takes seconds."""
+    path = generate(Release(v1_repo), tmp_path_factory.mktemp("v1") / "service", "--vcs-ref", "v1")
     git(path, "init", "-q", "-b", "main")
     commit(path, "Generated from v1")
     return path
+
+
+@pytest.fixture
+def project(v1_project: Path, release: Release, tmp_path: Path) -> Path:
+    """A service generated from v1 and committed in its own repository, taken from this
+    test's clone of the template: the module's copy, its template moved to the clone."""
+    path = tmp_path / "service"
+    shutil.copytree(v1_project, path, symlinks=True)
+    # What names the template's place (the answers, the README) names this test's clone.
+    source, clone = str(read_answers(path)["_src_path"]).encode(), str(release.repo).encode()
+    for file in path.rglob("*"):
+        if file.is_file() and not file.is_symlink() and ".git" not in file.parts:
+            if source in (content := file.read_bytes()):
+                file.write_bytes(content.replace(source, clone))
+    git(path, "commit", "-q", "--amend", "-a", "--no-edit")
+    return path
+
+
+def read_answers(project: Path) -> dict[str, object]:
+    """Return the answers Copier recorded in `project`."""
+    answers: dict[str, object] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return answers
 
 
 def update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
