@@ -37,6 +37,7 @@ ROWS = [
     "the public view with auth=oidc / the same with auth=none",
     "cold start added by auth oidc",
     "worker RSS added by auth oidc",
+    "generated / hand-built (Flask, prometheus-flask-exporter",
 ]
 
 
