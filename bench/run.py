@@ -15,6 +15,7 @@ between runs is in plain sight.
 
 Beside bare Flask, one row serves what a team would build by hand (bench/handbuilt.py):
 Flask with prometheus-flask-exporter and python-json-logger, with bare Flask's settings.
+Another times the workers' start after `kill -HUP` (bench/hup.py), against bare Flask's.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import handbuilt
+import hup
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PACKAGE = "example_service"
@@ -149,6 +151,7 @@ class Settings:
     green_sets: tuple[str, ...]
     green_repeats: int
     doctor_lines: int
+    hups: int
 
 
 FULL = Settings(
@@ -162,6 +165,7 @@ FULL = Settings(
     green_sets=("defaults", "everything-off", "everything-on"),
     green_repeats=3,
     doctor_lines=50_000,
+    hups=12,
 )
 SMOKE = Settings(
     rounds=1,
@@ -174,6 +178,7 @@ SMOKE = Settings(
     green_sets=("defaults",),
     green_repeats=1,
     doctor_lines=2_000,
+    hups=2,
 )
 
 
@@ -598,6 +603,53 @@ def auth_rows(work: Path, projects: dict[str, Path], settings: Settings) -> dict
     }
 
 
+def hup_rows(work: Path, project: Path, settings: Settings) -> dict[str, str]:
+    """Time the workers' start after `kill -HUP` (bench/hup.py): defaults and bare, in turn.
+
+    Two workers each, not pinned: nothing else runs meanwhile, and a worker start is what the
+    machine's cores give it. The generated service is served as it is generated, its own
+    gunicorn.conf.py and settings; bare Flask with the same flags as its other rows.
+    """
+    (work / "bare_hup.conf.py").write_text(hup.BARE_CONF)
+    (work / "generated_hup.conf.py").write_text(hup.GENERATED_CONF)
+    gunicorn = project / ".venv" / "bin" / "gunicorn"
+    bare: list[str | Path] = [gunicorn, "-c", work / "bare_hup.conf.py", *BARE_ARGS, "-w", "2"]
+    bare += ["-b", "127.0.0.1:{port}", "bare_app:app"]
+    generated: list[str | Path] = [gunicorn, "-c", work / "generated_hup.conf.py"]
+    generated += ["--pythonpath", work]
+    generated += ["generated_app:app"]
+    env = base_env()
+    served = [
+        (generated, project, env | STEADY | {"WEB_CONCURRENCY": "2"}, "generated"),
+        (bare, work, env, "bare"),
+    ]
+    with ExitStack() as stack:
+        reloads: list[hup.Reloads] = []
+        measures: list[Callable[[], float]] = []
+        for command, cwd, server_env, name in served:
+            booted = work / f"booted-{name}"
+            server = stack.enter_context(
+                serving(command, cwd, server_env | {"BENCH_BOOTED": str(booted)})
+            )
+            reloads.append(hup.Reloads(server.pid, booted, workers=2))
+            measures.append(functools.partial(reload_and_ask, reloads[-1], server.port))
+        for reload in reloads:
+            reload.settle()
+        taken = rounds_of(measures, settings.hups)
+    return {
+        "hup": " / ".join(spread([r[index] for r in taken], "ms", 0) for index in (0, 1)),
+        "hup_fork": " / ".join(spread(reload.starts, "ms", 0) for reload in reloads),
+    }
+
+
+def reload_and_ask(reloads: hup.Reloads, port: int) -> float:
+    """HUP once and check a new worker answers; return the ms until all new workers booted."""
+    took = reloads.hup()
+    if not answers(port):
+        sys.exit(f"nothing answered on port {port} after a HUP")
+    return took
+
+
 def with_range(values: list[float]) -> str:
     """Format ratios as their median and, when there are several, their range."""
     median = f"{statistics.median(values):.2f}"
@@ -646,6 +698,7 @@ def measure(work: Path, settings: Settings) -> dict[str, str]:
     }
     hand_built = handbuilt_stack(work / "handbuilt", projects[DEFAULTS])
     rows = served_rows(work, projects, hand_built, settings)
+    rows |= hup_rows(work, projects[DEFAULTS], settings)
     if OIDC in projects:
         rows |= auth_rows(work, projects, settings)
     cold = cold_starts(work, projects, settings)
@@ -705,6 +758,13 @@ ROWS = [
     ("p99", "latency p99 at 64 connections, one worker: generated / bare", "p99"),
     ("growth", "worker memory growth (RSS), steady", "growth"),
     ("memory", "worker RSS after 2,000 requests: defaults / bare", ""),
+    (
+        "hup",
+        "a worker's start after kill -HUP, 2 workers: SIGHUP until every new worker booted "
+        "(post_worker_init), defaults / bare (median of HUPs, range)",
+        "",
+    ),
+    ("hup_fork", "the same, each new worker's fork to its boot: defaults / bare", ""),
     ("cold", "cold start, import + create_app: defaults / bare", "cold"),
     ("green defaults", "time-to-green: copier copy + uv run pytest, defaults", "green"),
     ("green everything-off", "time-to-green, everything-off", ""),
