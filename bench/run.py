@@ -12,6 +12,10 @@ alternate bare, generated, bare, generated... and ratios are medians of those ro
 machine is shared and noisy, so only ratios measured side by side mean anything. Each full
 run measures every row again from a fresh copy; the table shows every run, so the spread
 between runs is in plain sight.
+
+Beside bare Flask, one row serves what a team would build by hand (bench/handbuilt.py):
+Flask with prometheus-flask-exporter and python-json-logger, with bare Flask's settings.
+Another times the workers' start after `kill -HUP` (bench/hup.py), against bare Flask's.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import handbuilt
+import hup
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PACKAGE = "example_service"
@@ -126,6 +133,7 @@ TARGETS = {
     "green": "≤ 8 s (defaults)",
     "doctor": "≥ 10,000 lines/s",
     "auth": "≥ 0.90 (verification < 10 %)",
+    "handbuilt": "keep the lead (1.46 in issue 32)",
 }
 
 
@@ -143,6 +151,7 @@ class Settings:
     green_sets: tuple[str, ...]
     green_repeats: int
     doctor_lines: int
+    hups: int
 
 
 FULL = Settings(
@@ -156,6 +165,7 @@ FULL = Settings(
     green_sets=("defaults", "everything-off", "everything-on"),
     green_repeats=3,
     doctor_lines=50_000,
+    hups=12,
 )
 SMOKE = Settings(
     rounds=1,
@@ -168,6 +178,7 @@ SMOKE = Settings(
     green_sets=("defaults",),
     green_repeats=1,
     doctor_lines=2_000,
+    hups=2,
 )
 
 
@@ -370,6 +381,39 @@ def generated_server(project: Path, work: Path) -> list[str | Path]:
     ]
 
 
+def handbuilt_stack(into: Path, project: Path) -> Path:
+    """Install the hand-built stack (bench/handbuilt.py) into `into`, in its own environment.
+
+    Each library it shares with `project` is pinned to the version `project`'s lock names.
+    """
+    into.mkdir()
+    constraints = into / "constraints.txt"
+    locked = ("--frozen", "--no-dev", "--no-hashes", "--no-emit-project", "--quiet")
+    constraints.write_text(run("uv", "export", *locked, cwd=project))
+    python = project / ".venv" / "bin" / "python"
+    run("uv", "venv", "--quiet", "--python", python, into / ".venv")
+    target = ("--python", into / ".venv" / "bin" / "python")
+    run("uv", "pip", "install", "--quiet", *target, "-c", constraints, *handbuilt.REQUIREMENTS)
+    (into / "handbuilt_app.py").write_text(handbuilt.APP)
+    (into / "gunicorn.conf.py").write_text(handbuilt.GUNICORN_CONF)
+    return into
+
+
+def handbuilt_server(stack: Path) -> list[str | Path]:
+    """Return the command serving the hand-built stack with bare Flask's settings, pinned."""
+    gunicorn = stack / ".venv" / "bin" / "gunicorn"
+    return [
+        *pinned(0), gunicorn, "-c", "gunicorn.conf.py", *BARE_ARGS,
+        "-b", "127.0.0.1:{port}", "handbuilt_app:app",
+    ]  # fmt: skip
+
+
+def handbuilt_env(stack: Path) -> dict[str, str]:
+    """Return the hand-built stack's environment: an empty metrics folder, set at its start."""
+    folder = Path(tempfile.mkdtemp(prefix="metrics-", dir=stack))
+    return base_env() | {"PROMETHEUS_MULTIPROC_DIR": str(folder)}
+
+
 def base_env() -> dict[str, str]:
     """Return the production environment every server and cold start here runs with."""
     env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "APP_ENV": "production"}
@@ -428,8 +472,10 @@ def rounds_of(measures: list[Callable[[], float]], rounds: int) -> list[tuple[fl
     return taken
 
 
-def served_rows(work: Path, projects: dict[str, Path], settings: Settings) -> dict[str, str]:
-    """Serve bare and generated side by side: throughput, recycling, latency, growth."""
+def served_rows(
+    work: Path, projects: dict[str, Path], hand_built: Path, settings: Settings
+) -> dict[str, str]:
+    """Serve bare, generated and hand-built side by side: throughput, recycling, latency."""
     rows: dict[str, str] = {}
     project = projects[DEFAULTS]
     gunicorn = project / ".venv" / "bin" / "gunicorn"
@@ -448,7 +494,11 @@ def served_rows(work: Path, projects: dict[str, Path], settings: Settings) -> di
         no_metrics = stack.enter_context(
             serving(generated_server(no_metrics_project, work), no_metrics_project, env | STEADY)
         )
-        servers = (bare, steady, recycled, thousand, bare_1000, quiet, no_metrics)
+        # What a team would build by hand (bench/handbuilt.py), against the steady service.
+        by_hand = stack.enter_context(
+            serving(handbuilt_server(hand_built), hand_built, handbuilt_env(hand_built))
+        )
+        servers = (bare, steady, recycled, thousand, bare_1000, quiet, no_metrics, by_hand)
         for server in servers:
             requests(server.port, 500)  # warm-up
         work_rounds = rounds_of(
@@ -481,6 +531,10 @@ def served_rows(work: Path, projects: dict[str, Path], settings: Settings) -> di
     rows["bare_thousand"] = with_range([r[4] / r[0] for r in work_rounds])
     rows["quiet"] = with_range([r[5] / r[0] for r in work_rounds])
     rows["no_metrics"] = with_range([r[6] / r[0] for r in work_rounds])
+    rows["handbuilt"] = with_range([r[1] / r[7] for r in work_rounds]) + (
+        f"; {statistics.median(r[1] for r in work_rounds):.0f} / "
+        f"{statistics.median(r[7] for r in work_rounds):.0f} req/s"
+    )
     p99 = [ours_ / base for base, ours_ in latency_rounds]
     rows["p99"] = with_range(p99) + (
         f"; {statistics.median(r[1] for r in latency_rounds):.1f} / "
@@ -549,6 +603,53 @@ def auth_rows(work: Path, projects: dict[str, Path], settings: Settings) -> dict
     }
 
 
+def hup_rows(work: Path, project: Path, settings: Settings) -> dict[str, str]:
+    """Time the workers' start after `kill -HUP` (bench/hup.py): defaults and bare, in turn.
+
+    Two workers each, not pinned: nothing else runs meanwhile, and a worker start is what the
+    machine's cores give it. The generated service is served as it is generated, its own
+    gunicorn.conf.py and settings; bare Flask with the same flags as its other rows.
+    """
+    (work / "bare_hup.conf.py").write_text(hup.BARE_CONF)
+    (work / "generated_hup.conf.py").write_text(hup.GENERATED_CONF)
+    gunicorn = project / ".venv" / "bin" / "gunicorn"
+    bare: list[str | Path] = [gunicorn, "-c", work / "bare_hup.conf.py", *BARE_ARGS, "-w", "2"]
+    bare += ["-b", "127.0.0.1:{port}", "bare_app:app"]
+    generated: list[str | Path] = [gunicorn, "-c", work / "generated_hup.conf.py"]
+    generated += ["--pythonpath", work]
+    generated += ["generated_app:app"]
+    env = base_env()
+    served = [
+        (generated, project, env | STEADY | {"WEB_CONCURRENCY": "2"}, "generated"),
+        (bare, work, env, "bare"),
+    ]
+    with ExitStack() as stack:
+        reloads: list[hup.Reloads] = []
+        measures: list[Callable[[], float]] = []
+        for command, cwd, server_env, name in served:
+            booted = work / f"booted-{name}"
+            server = stack.enter_context(
+                serving(command, cwd, server_env | {"BENCH_BOOTED": str(booted)})
+            )
+            reloads.append(hup.Reloads(server.pid, booted, workers=2))
+            measures.append(functools.partial(reload_and_ask, reloads[-1], server.port))
+        for reload in reloads:
+            reload.settle()
+        taken = rounds_of(measures, settings.hups)
+    return {
+        "hup": " / ".join(spread([r[index] for r in taken], "ms", 0) for index in (0, 1)),
+        "hup_fork": " / ".join(spread(reload.starts, "ms", 0) for reload in reloads),
+    }
+
+
+def reload_and_ask(reloads: hup.Reloads, port: int) -> float:
+    """HUP once and check a new worker answers; return the ms until all new workers booted."""
+    took = reloads.hup()
+    if not answers(port):
+        sys.exit(f"nothing answered on port {port} after a HUP")
+    return took
+
+
 def with_range(values: list[float]) -> str:
     """Format ratios as their median and, when there are several, their range."""
     median = f"{statistics.median(values):.2f}"
@@ -595,7 +696,9 @@ def measure(work: Path, settings: Settings) -> dict[str, str]:
         name: generate(work / f"project-{index}", FEATURES[name][0])
         for index, name in enumerate(settings.features)
     }
-    rows = served_rows(work, projects, settings)
+    hand_built = handbuilt_stack(work / "handbuilt", projects[DEFAULTS])
+    rows = served_rows(work, projects, hand_built, settings)
+    rows |= hup_rows(work, projects[DEFAULTS], settings)
     if OIDC in projects:
         rows |= auth_rows(work, projects, settings)
     cold = cold_starts(work, projects, settings)
@@ -630,6 +733,13 @@ ROWS = [
     ("quiet", "the same without access lines (LOG_LEVEL=WARNING) / bare", ""),
     ("no_metrics", "the same with metrics off (metrics=false) / bare", ""),
     (
+        "handbuilt",
+        "steady throughput on the same counted GET /work: generated / hand-built (Flask, "
+        "prometheus-flask-exporter multiprocess, python-json-logger access lines with a "
+        "request id; median of rounds, range)",
+        "handbuilt",
+    ),
+    (
         "recycled",
         "throughput with recycling as generated (by memory, 512 MiB) / steady",
         "recycled",
@@ -648,6 +758,13 @@ ROWS = [
     ("p99", "latency p99 at 64 connections, one worker: generated / bare", "p99"),
     ("growth", "worker memory growth (RSS), steady", "growth"),
     ("memory", "worker RSS after 2,000 requests: defaults / bare", ""),
+    (
+        "hup",
+        "a worker's start after kill -HUP, 2 workers: SIGHUP until every new worker booted "
+        "(post_worker_init), defaults / bare (median of HUPs, range)",
+        "",
+    ),
+    ("hup_fork", "the same, each new worker's fork to its boot: defaults / bare", ""),
     ("cold", "cold start, import + create_app: defaults / bare", "cold"),
     ("green defaults", "time-to-green: copier copy + uv run pytest, defaults", "green"),
     ("green everything-off", "time-to-green, everything-off", ""),

@@ -37,6 +37,9 @@ ROWS = [
     "the public view with auth=oidc / the same with auth=none",
     "cold start added by auth oidc",
     "worker RSS added by auth oidc",
+    "generated / hand-built (Flask, prometheus-flask-exporter",
+    "a worker's start after kill -HUP, 2 workers",
+    "each new worker's fork to its boot",
 ]
 
 
