@@ -62,10 +62,10 @@ def project(v1_project: Path, release: Release, tmp_path: Path) -> Path:
     shutil.copytree(v1_project, path, symlinks=True)
     # What names the template's place (the answers, the README) names this test's clone.
     source, clone = str(read_answers(path)["_src_path"]).encode(), str(release.repo).encode()
-    for file in path.rglob("*"):
-        if file.is_file() and not file.is_symlink() and ".git" not in file.parts:
-            if source in (content := file.read_bytes()):
-                file.write_bytes(content.replace(source, clone))
+    files = [file for file in path.rglob("*") if ".git" not in file.relative_to(path).parts]
+    for file in files:
+        if file.is_file() and not file.is_symlink() and source in (text := file.read_bytes()):
+            file.write_bytes(text.replace(source, clone))
     git(path, "commit", "-q", "--amend", "-a", "--no-edit")
     return path
 
