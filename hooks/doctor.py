@@ -32,6 +32,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path, PurePath
 from urllib.parse import quote
 
@@ -1072,14 +1073,17 @@ class ModuleChecker:
                     and isinstance(statement, ast.Expr)
                 ):
                     message = f"`{node.func.value.id}.run()` runs at import"
-                    self.add(node, "FD503", message, self._script())
+                    self.add(node, "FD503", message, self._script)
         for functions in self.functions.values():
             for function in functions:
                 if any(self._is_flask(node) for node in _walk_scope(function.body)):
                     self.facts.defines_factory = True
 
+    @cached_property
     def _script(self) -> str | None:
-        """Say why this module is a script, not one gunicorn loads: it reads its command line."""
+        """Say why this module is a script, not one gunicorn loads: it reads its command line.
+
+        Read once per module: every finding in a script asks."""
         for statement in _module_statements(self.tree.body):
             for node in _walk_scope([statement]):
                 name = self.qual(node) if isinstance(node, ast.Attribute | ast.Name) else None
@@ -1229,14 +1233,7 @@ class ModuleChecker:
                 if isinstance(node, ast.Global)
                 for n in node.names
             }
-            local = {
-                a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-            }
-            local |= {
-                node.id
-                for node in _walk_scope(view.body)
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
-            } - declared
+            local = _local_names(view)
             # A change made holding a lock is a per-process store kept whole between threads,
             # the rule's own fix; what stays true is that each worker has its own.
             locked = {
@@ -1583,7 +1580,7 @@ class ModuleChecker:
         """Say why `call`'s debug=True is a warning: a development server not run at import."""
         if id(call) not in at_import:
             return "the development server's, started only by running the script"
-        return self._script()
+        return self._script
 
     def _is_test_container(self, call: ast.Call) -> bool:
         """Tell whether `call` starts a container for tests (testcontainers, docker's SDK)."""

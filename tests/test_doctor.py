@@ -184,6 +184,11 @@ BAD: dict[str, dict[str, str]] = {
             @app.before_request
             def configure():
                 app.config["X"] = 1  # expect: FD301
+
+            @bp.get("/search/<path:rest>")
+            def search(*SEEN, **CACHE):  # its own: the module's names are not touched
+                CACHE.update(rest=1)
+                return str(SEEN)
         """,
     },
     "mutable-default-in-a-view": {
