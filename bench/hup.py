@@ -14,8 +14,10 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 #: The hooks that note each worker's start, after any the config defines itself.
 HOOKS = '''
@@ -48,6 +50,17 @@ GENERATED_CONF = (
 )
 #: How long one HUP may take before the measure gives up.
 PATIENCE_SECONDS = 60.0
+T = TypeVar("T")
+
+
+def until(probe: Callable[[], T | None], failure: str) -> T:
+    """Return what `probe` returns once it is not None; raise TimeoutError after patience."""
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while (found := probe()) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(failure)
+        time.sleep(0.01)
+    return found
 
 
 @dataclass
@@ -72,28 +85,25 @@ class Reloads:
 
     def settle(self) -> set[int]:
         """Wait until `workers` workers booted and every other one left; return them."""
-        deadline = time.monotonic() + PATIENCE_SECONDS
-        while True:
-            noted = self.booted_workers()
-            alive = {pid for pid in noted if Path(f"/proc/{pid}").exists()}
-            if len(alive) == self.workers and len(noted) >= self.workers:
-                return alive
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.workers} workers of {self.master} never settled")
-            time.sleep(0.01)
+
+        def alive() -> set[int] | None:
+            pids = {pid for pid in self.booted_workers() if Path(f"/proc/{pid}").exists()}
+            return pids if len(pids) == self.workers else None
+
+        return until(alive, f"{self.workers} workers of {self.master} never settled")
 
     def hup(self) -> float:
         """Send SIGHUP; return the ms until every new worker booted (the old ones left)."""
         old = set(self.booted_workers())
         sent = time.monotonic()
         os.kill(self.master, signal.SIGHUP)
-        deadline = sent + PATIENCE_SECONDS
-        while True:
+
+        def replaced() -> dict[int, tuple[float, float]] | None:
             new = {pid: at for pid, at in self.booted_workers().items() if pid not in old}
-            if len(new) >= self.workers and not any(Path(f"/proc/{pid}").exists() for pid in old):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the workers of {self.master} were not replaced")
-            time.sleep(0.01)
+            if len(new) < self.workers or any(Path(f"/proc/{pid}").exists() for pid in old):
+                return None
+            return new
+
+        new = until(replaced, f"the workers of {self.master} were not replaced")
         self.starts += [(booted - forked) * 1000 for forked, booted in new.values()]
         return (max(booted for _, booted in new.values()) - sent) * 1000

@@ -1227,24 +1227,20 @@ class ModuleChecker:
             for default in [*arguments.defaults, *arguments.kw_defaults]:
                 if default is not None and _is_mutable_literal(default, self.aliases):
                     self.add(default, "FD302", f"view `{view.name}` has a mutable default")
-            declared = {
-                n
-                for node in _walk_scope(view.body)
-                if isinstance(node, ast.Global)
-                for n in node.names
-            }
+            nodes = list(_walk_scope(view.body))  # walked once, read three times
+            declared = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
             local = _local_names(view)
             # A change made holding a lock is a per-process store kept whole between threads,
             # the rule's own fix; what stays true is that each worker has its own.
             locked = {
                 id(inner)
-                for node in _walk_scope(view.body)
+                for node in nodes
                 if isinstance(node, ast.With)
                 and any("lock" in ast.unparse(item.context_expr).lower() for item in node.items)
                 for statement in node.body
                 for inner in ast.walk(statement)
             }
-            for node in _walk_scope(view.body):
+            for node in nodes:
                 name = self._mutated_module_name(node, shared - local, declared)
                 if name is not None and self._fills_cache(node, name, view):
                     message = f"view `{view.name}` adds request data as keys to module-level"
