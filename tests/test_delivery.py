@@ -187,7 +187,7 @@ def test_manifests_are_valid_kubernetes(rendered: Callable[[str], Rendered], nam
     if project.answers.get("database", "sqlite") != "none":
         expected.add("migrate-job.yaml")
     if project.answers.get("celery"):
-        expected.add("worker.yaml")
+        expected |= {"worker.yaml", "beat.yaml"}
     assert set(found) == expected
     files = [str(path) for path in (project.path / "deploy").rglob("*.yaml")]
     lint("kubernetes-validate", "--strict", *files, cwd=project.path)
@@ -274,6 +274,36 @@ def test_a_worker_pod_outlasts_its_longest_job(
     assert pod["terminationGracePeriodSeconds"] > limit
 
 
+@pytest.mark.parametrize(
+    "name", matrix_sets(lambda answers: bool(answers.get("kubernetes") and answers.get("celery")))
+)
+def test_exactly_one_beat_runs_even_through_a_rollout(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """Two beats send every periodic job twice: one replica, Recreate, nothing scales it."""
+    project = rendered(name)
+    found = manifests(project)
+    beat = found["beat.yaml"]
+    assert beat["spec"]["replicas"] == 1
+    assert beat["spec"]["strategy"] == {"type": "Recreate"}
+    scaled = {
+        manifest["spec"]["scaleTargetRef"]["name"]
+        for manifest in found.values()
+        if manifest["kind"] == "HorizontalPodAutoscaler"
+    }
+    assert beat["metadata"]["name"] not in scaled
+    labels = beat["spec"]["template"]["metadata"]["labels"]
+    for path, manifest in found.items():
+        selector = manifest.get("spec", {}).get("selector", {})
+        chosen = selector.get("matchLabels", selector)
+        if path != "beat.yaml" and chosen:  # a Service, budget or Deployment taking beat's pods
+            assert not chosen.items() <= labels.items(), path
+    # The command the README gives and compose runs, in the image.
+    command = container_named(beat["spec"]["template"]["spec"], "beat")["command"]
+    assert command == ["celery", "-A", f"{project.package}.worker", "--quiet", "beat"]
+    assert "uv run " + " ".join(command) in (project.path / "README.md").read_text()
+
+
 def cpus(quantity: str) -> float:
     """Return a Kubernetes CPU quantity ("500m", "1") in CPUs."""
     return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
@@ -353,11 +383,13 @@ def test_pods_run_as_non_root_on_a_read_only_root(
                 continue  # nginx: no secret, no setting (test_the_proxy_fronts_the_web_pods)
             assert container["envFrom"] == [{"secretRef": {"name": slug}}], path
             assert env_of(container)["APP_ENV"] == "production"
-            if path != "migrate-job.yaml":
+            if path == "migrate-job.yaml":
+                continue
+            assert "emptyDir" in volumes[mounts["/app/instance"]], path
+            if path != "beat.yaml":  # beat writes neither of these
                 # gunicorn's heartbeat files and prometheus' value files: on a RAM disk.
                 shm = volumes[mounts["/dev/shm"]]  # noqa: S108 (a mount point)
                 assert shm["emptyDir"]["medium"] == "Memory", path
-                assert "emptyDir" in volumes[mounts["/app/instance"]], path
 
 
 @pytest.mark.parametrize("name", KUBERNETES_SETS)

@@ -239,7 +239,7 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
         if database:
             expected.add("deploy/migrate-job.yaml")
         if celery:
-            expected.add("deploy/worker.yaml")
+            expected |= {"deploy/worker.yaml", "deploy/beat.yaml"}
     if project.answers.get("docker", True):
         expected |= DOCKER_FILES
     if project.answers.get("docker", True) or project.answers.get("kubernetes", False):
