@@ -10,15 +10,10 @@ database and queue (both named after the package) are its own too.
 
 from __future__ import annotations
 
-import http.client
-import json
-import os
 import re
 import secrets
-import signal
 import subprocess
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +21,7 @@ import pytest
 
 from tests.support.projects import Rendered, render
 from tests.support.served import free_port, wait_until
+from tests.support.terminal import answering, call, in_another_terminal
 
 pytestmark = pytest.mark.slow
 
@@ -69,64 +65,12 @@ def first_run_block(project: Rendered) -> list[str]:
     return [line.split("  #")[0].strip() for line in found[1].splitlines() if line.strip()]
 
 
-@contextmanager
-def in_another_terminal(
-    command: str, project: Rendered, env: dict[str, str], name: str
-) -> Iterator[tuple[subprocess.Popen[bytes], Path, Path]]:
-    """Run a long-lived command of the block; stop its whole process group at the end."""
-    out, err = project.path / f"{name}.out", project.path / f"{name}.err"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(
-            ["bash", "-c", command],
-            cwd=project.path,
-            env=env,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    try:
-        yield process, out, err
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
 def token_command(project: Rendered) -> str:
     """Return the command of the README's "Callers" section that prints a token."""
     readme = (project.path / "README.md").read_text()
     found = re.search(r"^TOKEN=\$\((.*)\)$", readme, re.M)
     assert found, "no token command in the generated README"
     return found[1]
-
-
-def call(
-    port: int, method: str, path: str, body: object = None, token: str | None = None
-) -> tuple[int, Any]:
-    """Send one JSON request to the development server; return the status and JSON body."""
-    data = None if body is None else json.dumps(body).encode()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        connection.request(method, path, data, headers)
-        reply = connection.getresponse()
-        return reply.status, json.loads(reply.read() or b"null")
-    finally:
-        connection.close()
-
-
-def answering(port: int) -> bool:
-    """Tell whether the development server answers /livez."""
-    try:
-        return call(port, "GET", "/livez")[0] == 200
-    except OSError:
-        return False
 
 
 def screen_before_ready(out: Path) -> list[str]:

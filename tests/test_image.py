@@ -2,8 +2,9 @@
 
 No image registry is reachable here: `.ci/stand-in-images` builds the base images the
 Dockerfile names (Debian's python3 under `python:<version>-slim-<release>`, uv's binaries
-under `ghcr.io/astral-sh/uv:<version>`) once, and the unmodified Dockerfile builds with
-`--pull=false`. A machine without an engine skips these tests visibly; CI (CI=true) fails.
+under `ghcr.io/astral-sh/uv:<version>`) once, and the unmodified Dockerfile builds through
+the generated Makefile's `make image`, which finds them without pulling. A machine without
+an engine skips these tests visibly; CI (CI=true) fails.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def image(engine: None, project: Rendered) -> Iterator[str]:
     assert stand_in.returncode == 0, stand_in.stdout + stand_in.stderr
     assert (project.path / "uv.lock").is_file(), "the copy task wrote no uv.lock"
     tag = f"copier-flask-service-test/{project.name}:{uuid.uuid4().hex[:8]}"
-    built = docker("build", "--pull=false", "--tag", tag, str(project.path), timeout=900)
+    # As a person builds it: the Makefile's target (it runs `docker build --tag $(IMAGE) .`).
+    built = project.run("make", "image", f"IMAGE={tag}", timeout=900)
     assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-4000:]
     print(f"{project.name}: stand-in and image built in {time.monotonic() - started:.0f} s")
     yield tag
