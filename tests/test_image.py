@@ -86,10 +86,13 @@ def image(engine: None, project: Rendered) -> Iterator[str]:
             id="postgresql-celery",
             marks=pytest.mark.postgres,
         ),
+        # Every other Python the questions offer, each on its own base image.
+        pytest.param({"python_version": "3.12"}, id="python-3.12"),
+        pytest.param({"python_version": "3.13"}, id="python-3.13"),
     ]
 )
 def project(request: pytest.FixtureRequest, copie: Any) -> Rendered:
-    """Render the defaults, or PostgreSQL with Celery."""
+    """Render the defaults, PostgreSQL with Celery, or the defaults on another Python."""
     overrides: dict[str, Any] = request.param
     rendered = render(copie, "defaults", **overrides)
     rendered.name = request.node.callspec.id
@@ -183,6 +186,10 @@ def test_the_image_is_built_served_and_stopped(project: Rendered, image: str) ->
         wait_until(container.healthy, "the HEALTHCHECK on /livez", 90)
         print(f"{project.name}: healthy {time.monotonic() - started:.0f} s after the start")
         assert container.request("GET", "/livez") == (200, {"status": "ok"})
+        # The Python the answer names, in the image and in the service's environment.
+        version = project.answers.get("python_version", "3.11")
+        for python in ("python", "/app/.venv/bin/python"):
+            assert container.exec(python, "--version").startswith(f"Python {version}.")
 
         # gunicorn, PID 1, and its workers run as the image's user, never root.
         uids = container.exec("sh", "-c", "grep -h '^Uid:' /proc/[0-9]*/status")
