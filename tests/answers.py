@@ -68,12 +68,20 @@ def folded() -> dict[str, str]:
 FOLDED = folded()
 
 
+#: Offered Pythons no machine of this project has an interpreter of (uv cannot download one,
+#: pyenv stops at 3.13): left out of the covering array, whose generated suites run on this
+#: machine, and tested in their stand-in images instead (tests/test_python_versions.py).
+CONTAINED_PYTHONS = ("3.14",)
+
+
 def factors() -> dict[str, list[Value]]:
     """Return every public choice and switch of copier.yml with its values, the default first."""
     found: dict[str, list[Value]] = {}
     for key, question in PUBLIC.items():
         if "choices" in question:
             values: list[Value] = list(question["choices"].values())
+            if key == "python_version":
+                values = [value for value in values if value not in CONTAINED_PYTHONS]
         elif question["type"] == "bool":
             values = [True, False]
         else:

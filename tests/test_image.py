@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -22,13 +21,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.projects import TEMPLATE, Rendered, render
+from tests.answers import CONTAINED_PYTHONS
+from tests.support.containers import base_image, in_image
+from tests.support.projects import DEFAULT_PYTHON, Rendered, render
 from tests.support.served import POSTGRES_URL, SECRET_KEY, free_port, wait_until
 from tests.support.tools import missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
-
-STAND_IN = TEMPLATE / ".ci" / "stand-in-images"
 
 
 def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -47,31 +46,23 @@ def engine() -> None:
         missing("the docker engine does not answer (start dockerd)")
 
 
-def base_versions(dockerfile: str) -> list[str]:
-    """Return the Python version (a build argument) and uv's tag (its stage) of `dockerfile`."""
-    python = re.search(r"^ARG PYTHON_VERSION=(\S+)$", dockerfile, re.M)
-    uv = re.search(r"^FROM ghcr\.io/astral-sh/uv:(\S+) AS uv$", dockerfile, re.M)
-    assert python, "no ARG PYTHON_VERSION= in the Dockerfile"
-    assert uv, "no FROM ghcr.io/astral-sh/uv:<tag> AS uv in the Dockerfile"
-    return [python.group(1), uv.group(1)]
-
-
 @pytest.fixture
 def image(engine: None, project: Rendered) -> Iterator[str]:
     """Build the project's image from its unmodified Dockerfile; remove it afterwards."""
-    dockerfile = (project.path / "Dockerfile").read_text()
-    versions = base_versions(dockerfile)
     if shutil.which("debootstrap") is None and not os.environ.get("CI"):
         pytest.skip("no debootstrap to build the stand-in base image")
     started = time.monotonic()
-    stand_in = subprocess.run(
-        [str(STAND_IN), *versions], capture_output=True, text=True, check=False, timeout=900
-    )
-    assert stand_in.returncode == 0, stand_in.stdout + stand_in.stderr
+    base = base_image(project)
+    if project.answers.get("python_version") in CONTAINED_PYTHONS:
+        # No interpreter of it here, so the copy task could not lock: lock as its owner would.
+        in_image(project, base, "uv lock")
     assert (project.path / "uv.lock").is_file(), "the copy task wrote no uv.lock"
     tag = f"copier-flask-service-test/{project.name}:{uuid.uuid4().hex[:8]}"
     # As a person builds it: the Makefile's target (it runs `docker build --tag $(IMAGE) .`).
-    built = project.run("make", "image", f"IMAGE={tag}", timeout=900)
+    make = ["make", "image", f"IMAGE={tag}"]  # no uv: the host's Python is not asked for
+    built = subprocess.run(
+        make, cwd=project.path, capture_output=True, text=True, check=False, timeout=900
+    )
     assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-4000:]
     print(f"{project.name}: stand-in and image built in {time.monotonic() - started:.0f} s")
     yield tag
@@ -89,6 +80,7 @@ def image(engine: None, project: Rendered) -> Iterator[str]:
         # Every other Python the questions offer, each on its own base image.
         pytest.param({"python_version": "3.12"}, id="python-3.12"),
         pytest.param({"python_version": "3.13"}, id="python-3.13"),
+        pytest.param({"python_version": "3.14"}, id="python-3.14"),
     ]
 )
 def project(request: pytest.FixtureRequest, copie: Any) -> Rendered:
@@ -187,7 +179,7 @@ def test_the_image_is_built_served_and_stopped(project: Rendered, image: str) ->
         print(f"{project.name}: healthy {time.monotonic() - started:.0f} s after the start")
         assert container.request("GET", "/livez") == (200, {"status": "ok"})
         # The Python the answer names, in the image and in the service's environment.
-        version = project.answers.get("python_version", "3.11")
+        version = project.answers.get("python_version", DEFAULT_PYTHON)
         for python in ("python", "/app/.venv/bin/python"):
             assert container.exec(python, "--version").startswith(f"Python {version}.")
 
