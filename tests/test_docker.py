@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.support.commands import lint
-from tests.support.projects import Rendered, matrix_sets, render
+from tests.support.projects import DEFAULT_PYTHON, Rendered, matrix_sets, render
 
 DOCKER_SETS = matrix_sets(lambda answers: answers.get("docker", True))
 #: nginx in the foreground, its errors on stderr before it has read the configuration.
@@ -27,8 +27,8 @@ def test_hadolint_accepts_the_dockerfile(rendered: Callable[[str], Rendered], na
 def test_the_dockerfile_keeps_its_promises(rendered: Callable[[str], Rendered], name: str) -> None:
     project = rendered(name)
     dockerfile = (project.path / "Dockerfile").read_text()
-    version = project.answers.get("python_version", "3.11")
-    release = "trixie" if version == "3.13" else "bookworm"
+    version = project.answers.get("python_version", DEFAULT_PYTHON)
+    release = "bookworm" if version in {"3.11", "3.12"} else "trixie"
     assert f"ARG PYTHON_VERSION={version}\n" in dockerfile
     assert dockerfile.count(f"FROM python:${{PYTHON_VERSION}}-slim-{release}") == 2
     assert "uv sync --locked --no-dev" in dockerfile

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.support.commands import git
-from tests.support.projects import TEMPLATE, interpreter
+from tests.support.projects import DEFAULT_PYTHON, TEMPLATE, interpreter
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def as_run_here(command: str) -> str:
 def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run a README command as a person would, with no virtual environment active."""
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-    env["UV_PYTHON"] = interpreter("3.11") or "python3"
+    env["UV_PYTHON"] = interpreter(DEFAULT_PYTHON) or "python3"
     return subprocess.run(
         ["bash", "-c", as_run_here(command)],
         cwd=cwd,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.answers import ODD_TEXT, matrix
+from tests.answers import ODD_TEXT, QUESTIONS, matrix
 from tests.support.tools import missing
 
 TEMPLATE = Path(__file__).resolve().parents[2]
@@ -21,6 +21,8 @@ AT_HEAD = ("--vcs-ref", "HEAD", str(TEMPLATE))
 #: Every answer set the per-project and render checks run over: the defaults, everything on,
 #: everything off, then the covering array of every pair of answers (tests/answers.py).
 MATRIX: dict[str, dict[str, Any]] = matrix()
+#: The Python a project gets when its answers name none.
+DEFAULT_PYTHON: str = QUESTIONS["python_version"]["default"]
 #: Answer sets that scenario tests render by name (a served database, a Python, free text).
 SCENARIOS: dict[str, dict[str, Any]] = {
     "postgresql": {
@@ -126,7 +128,7 @@ class Rendered:
 
     def python(self) -> str:
         """Return the interpreter for the project's python_version, or skip (fail in CI)."""
-        version = self.answers.get("python_version", "3.11")
+        version = self.answers.get("python_version", DEFAULT_PYTHON)
         found = interpreter(version)
         if found is None:
             missing(f"no Python {version} on this machine (pyenv install {version})")
