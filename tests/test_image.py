@@ -78,8 +78,8 @@ def image(engine: None, project: Rendered) -> Iterator[str]:
             marks=pytest.mark.postgres,
         ),
         # Every other Python the questions offer, each on its own base image.
+        pytest.param({"python_version": "3.11"}, id="python-3.11"),
         pytest.param({"python_version": "3.12"}, id="python-3.12"),
-        pytest.param({"python_version": "3.13"}, id="python-3.13"),
         pytest.param({"python_version": "3.14"}, id="python-3.14"),
     ]
 )
