@@ -36,6 +36,8 @@ PUBLISHED = "http://127.0.0.1:8000"
 STARTUP = 600.0
 #: Seconds a job may take from its post to SUCCESS through the worker.
 JOB_SECONDS = 60.0
+#: Down, with the stack's volumes and the images it built.
+DOWN = ("down", "--volumes", "--rmi", "local", "--timeout", "10")
 
 
 def compose_tool() -> list[str]:
@@ -122,8 +124,8 @@ def stack(copie: Any, request: pytest.FixtureRequest) -> Iterator[Stack]:
         started.run("up", "--detach", "--build")
         yield started
     finally:
-        # Whatever happened: the stack and its volumes go.
-        project.run(*started.command, "down", "--volumes", "--timeout", "10", timeout=300)
+        # Whatever happened: the stack, its volumes and the images it built go.
+        project.run(*started.command, *DOWN, timeout=300)
 
 
 def test_compose_up_serves_items_and_jobs_then_down_removes_it(stack: Stack) -> None:
@@ -166,7 +168,7 @@ def test_compose_up_serves_items_and_jobs_then_down_removes_it(stack: Stack) -> 
     assert done["result"] == {"order": 42}, done
     print(f"job round trip: {time.monotonic() - started:.1f} s")
 
-    stack.run("down", "--volumes", "--timeout", "10", timeout=300)
+    stack.run(*DOWN, timeout=300)
     assert stack.states() == {}
     name = stack.command[stack.command.index("--project-name") + 1]
     label = f"label=com.docker.compose.project={name}"
