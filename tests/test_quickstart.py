@@ -116,8 +116,9 @@ SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/s
 def test_the_quick_start_runs_where_there_is_no_uv(tmp_path: Path) -> None:
     """Python and pip but no uv: the block as written, in a clean clone, in a fresh venv.
 
-    The venv comes from this machine's Python 3.11 and holds pip only; PATH is the venv's
-    folder and the system's, with every folder that holds a uv left out. Its last command,
+    The venv comes from this machine's Python of the default python_version, with pip only;
+    PATH is the venv's folder and the system's, with every folder that holds a uv left out
+    (uv cannot download the service's Python here: the venv's is it). Its last command,
     the template's own suite, runs a small selection (PYTEST_ADDOPTS): the whole suite
     inside the whole suite would take as long again, and what the line proves is that uv
     builds the template's environment and pytest starts its workers.
@@ -126,8 +127,8 @@ def test_the_quick_start_runs_where_there_is_no_uv(tmp_path: Path) -> None:
     git(tmp_path, "clone", "-q", str(TEMPLATE), str(clone))
     if not git(clone, "tag", "--list", "v*").split():
         git(clone, "tag", "-a", "v0.1.0", "-m", "v0.1.0")
-    python = interpreter("3.11")
-    assert python is not None, "no Python 3.11 on this machine"
+    python = interpreter(DEFAULT_PYTHON)  # the Python the service asks for: uv cannot fetch one
+    assert python is not None, f"no Python {DEFAULT_PYTHON} on this machine"
     venv = tmp_path / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
     folders = [str(venv / "bin"), *SYSTEM_PATH]
