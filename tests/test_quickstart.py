@@ -131,7 +131,12 @@ def test_the_quick_start_runs_where_there_is_no_uv(tmp_path: Path) -> None:
     assert python is not None, f"no Python {DEFAULT_PYTHON} on this machine"
     venv = tmp_path / "venv"
     subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
-    folders = [str(venv / "bin"), *SYSTEM_PATH]
+    # The machine's own Python of that version, as a system package puts it on PATH: uv finds
+    # it there (this machine's system Python is 3.11, and uv cannot download another).
+    system = tmp_path / "system-python"
+    system.mkdir()
+    (system / f"python{DEFAULT_PYTHON}").symlink_to(python)
+    folders = [str(venv / "bin"), str(system), *SYSTEM_PATH]
     path = os.pathsep.join(
         folder for folder in folders if not any(Path(folder, uv).exists() for uv in ("uv", "uvx"))
     )
