@@ -21,6 +21,10 @@ CI_FILES = {
     "gitlab": (".gitlab-ci.yml", "vendor.gitlab-ci"),
 }
 KUBERNETES_SETS = matrix_sets(lambda answers: bool(answers.get("kubernetes")))
+#: The answer sets whose manifests run Celery: its workers and its beat.
+CELERY_KUBERNETES_SETS = matrix_sets(
+    lambda answers: bool(answers.get("kubernetes") and answers.get("celery"))
+)
 #: What every pipeline runs, in order.
 CHECKS = ["uv sync --locked", "uv run ruff check", "uv run ruff format --check", "uv run mypy"]
 
@@ -258,9 +262,7 @@ def test_termination_grace_outlasts_prestop_and_graceful_timeout(
     assert pod["terminationGracePeriodSeconds"] > int(command[1]) + graceful
 
 
-@pytest.mark.parametrize(
-    "name", matrix_sets(lambda answers: bool(answers.get("kubernetes") and answers.get("celery")))
-)
+@pytest.mark.parametrize("name", CELERY_KUBERNETES_SETS)
 def test_a_worker_pod_outlasts_its_longest_job(
     rendered: Callable[[str], Rendered], name: str
 ) -> None:
@@ -274,9 +276,7 @@ def test_a_worker_pod_outlasts_its_longest_job(
     assert pod["terminationGracePeriodSeconds"] > limit
 
 
-@pytest.mark.parametrize(
-    "name", matrix_sets(lambda answers: bool(answers.get("kubernetes") and answers.get("celery")))
-)
+@pytest.mark.parametrize("name", CELERY_KUBERNETES_SETS)
 def test_exactly_one_beat_runs_even_through_a_rollout(
     rendered: Callable[[str], Rendered], name: str
 ) -> None:
@@ -322,9 +322,7 @@ def test_web_concurrency_follows_the_cpu_limit(
     assert int(env_of(web)["WEB_CONCURRENCY"]) == 2 * limit + 1
 
 
-@pytest.mark.parametrize(
-    "name", matrix_sets(lambda answers: bool(answers.get("kubernetes") and answers.get("celery")))
-)
+@pytest.mark.parametrize("name", CELERY_KUBERNETES_SETS)
 def test_a_worker_runs_one_pool_process_per_cpu_of_its_limit(
     rendered: Callable[[str], Rendered], name: str
 ) -> None:
