@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from tests.answers import CONTAINED_PYTHONS
+from tests.support import containers
 from tests.support.containers import base_image, in_image
 from tests.support.projects import DEFAULT_PYTHON, Rendered, render
 from tests.support.served import POSTGRES_URL, SECRET_KEY, free_port, wait_until
-from tests.support.tools import missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -40,10 +40,7 @@ def docker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
 @pytest.fixture(scope="session")
 def engine() -> None:
     """Require a running container engine."""
-    if shutil.which("docker") is None:
-        missing("no docker client on PATH (Debian: apt-get install docker.io)")
-    if docker("info", timeout=30).returncode != 0:
-        missing("the docker engine does not answer (start dockerd)")
+    containers.engine()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 from tests.answers import CONTAINED_PYTHONS, QUESTIONS
 from tests.support.containers import base_image, engine, in_image
 from tests.support.projects import needs_broker, needs_postgres, render
-from tests.support.served import POSTGRES_URL
+from tests.support.served import POSTGRES_URL, RUN_SQL
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -28,8 +28,6 @@ CHECKS = (
     "uv lock && uv sync --locked && uv run python --version"
     " && uv run ruff check && uv run ruff format --check && uv run mypy && uv run pytest -q"
 )
-#: Runs one SQL statement (sys.argv[2]) on the server at sys.argv[1], outside a transaction.
-RUN_SQL = "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
 #: Prints the standard library's module names, which package_name must not shadow.
 STDLIB = "uv run python -c 'import sys; print(\" \".join(sorted(sys.stdlib_module_names)))'"
 

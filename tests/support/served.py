@@ -346,10 +346,11 @@ def postgres_database(project: Rendered) -> Iterator[str]:
         run_sql(project, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
+#: Python that runs argv[2] as SQL on the server at argv[1], with the project's psycopg.
+RUN_SQL = "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
+
+
 def run_sql(project: Rendered, sql: str) -> None:
     """Run `sql` on the PostgreSQL server, with the psycopg of the project's environment."""
-    code = (
-        "import psycopg, sys; psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
-    )
-    result = project.run(".venv/bin/python", "-c", code, POSTGRES_URL, sql, timeout=60)
+    result = project.run(".venv/bin/python", "-c", RUN_SQL, POSTGRES_URL, sql, timeout=60)
     assert result.returncode == 0, result.stderr
