@@ -71,7 +71,18 @@ FOLDED = folded()
 #: Offered Pythons no machine of this project has an interpreter of (uv cannot download one,
 #: pyenv stops at 3.13): left out of the covering array, whose generated suites run on this
 #: machine, and tested in their stand-in images instead (tests/test_python_versions.py).
-CONTAINED_PYTHONS = ("3.14",)
+CONTAINED_PYTHONS = ("3.14", "3.15")
+#: The Python an answer set that names none is rendered with here: copier.yml's default, or,
+#: where that is contained, the newest offered version this machine runs. The default itself
+#: is tested in its image (the defaults and everything on, tests/test_python_versions.py).
+HOST_PYTHON: str = (
+    QUESTIONS["python_version"]["default"]
+    if QUESTIONS["python_version"]["default"] not in CONTAINED_PYTHONS
+    else max(
+        (v for v in QUESTIONS["python_version"]["choices"].values() if v not in CONTAINED_PYTHONS),
+        key=lambda version: tuple(map(int, version.split("."))),
+    )
+)
 
 
 def factors() -> dict[str, list[Value]]:
@@ -86,7 +97,8 @@ def factors() -> dict[str, list[Value]]:
             values = [True, False]
         else:
             continue
-        values.sort(key=lambda value: value != question["default"])
+        default = HOST_PYTHON if key == "python_version" else question["default"]
+        values.sort(key=lambda value: value != default)
         if key in FOLDED:
             found[FOLDED[key]] = [False, *values]  # off, or on with each of its values
         else:
@@ -249,7 +261,9 @@ ODD_TEXT = {
 
 def matrix() -> dict[str, dict[str, Value]]:
     """Return every answer set the per-project checks run over, by name."""
-    sets: dict[str, dict[str, Value]] = {name: dict(answers) for name, answers in NAMED.items()}
+    sets: dict[str, dict[str, Value]] = {
+        name: {"python_version": HOST_PYTHON, **answers} for name, answers in NAMED.items()
+    }
     rows = [(name, row) for name, row in covering_array().items() if name not in NAMED]
     for (name, row), odd in zip(rows, cycle(ROW_NAMES), strict=False):
         sets[name] = {**answers_of(row), "project_name": ODD_NAMES[odd][0], **ODD_TEXT}

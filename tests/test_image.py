@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.answers import CONTAINED_PYTHONS
+from tests.answers import CONTAINED_PYTHONS, QUESTIONS
 from tests.support import containers
 from tests.support.containers import base_image, in_image
 from tests.support.projects import DEFAULT_PYTHON, Rendered, render
@@ -68,16 +68,18 @@ def image(engine: None, project: Rendered) -> Iterator[str]:
 
 @pytest.fixture(
     params=[
-        pytest.param({}, id="defaults"),
+        pytest.param({"python_version": DEFAULT_PYTHON}, id="defaults"),
         pytest.param(
             {"database": "postgresql", "celery": True},
             id="postgresql-celery",
             marks=pytest.mark.postgres,
         ),
         # Every other Python the questions offer, each on its own base image.
-        pytest.param({"python_version": "3.11"}, id="python-3.11"),
-        pytest.param({"python_version": "3.12"}, id="python-3.12"),
-        pytest.param({"python_version": "3.14"}, id="python-3.14"),
+        *(
+            pytest.param({"python_version": version}, id=f"python-{version}")
+            for version in QUESTIONS["python_version"]["choices"].values()
+            if version != DEFAULT_PYTHON
+        ),
     ]
 )
 def project(request: pytest.FixtureRequest, copie: Any) -> Rendered:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support import containers
 from tests.support.commands import git
-from tests.support.projects import DEFAULT_PYTHON, TEMPLATE, interpreter
+from tests.support.projects import DEFAULT_PYTHON, TEMPLATE
 
 pytestmark = pytest.mark.slow
 
@@ -28,26 +26,14 @@ def readme_block(heading: str) -> list[str]:
     return [line.split("  #")[0].strip() for line in found[1].splitlines() if line.strip()]
 
 
-def as_run_here(command: str) -> str:
-    """Return `command` with `uvx copier` as this suite's Copier (the same tool, no download)."""
-    assert command.startswith("uvx copier "), command
-    return command.replace("uvx copier", f"{shlex.quote(sys.executable)} -m copier", 1)
+def shell(command: str, cwd: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    """Run a README command as a person would, on a machine of the default python_version.
 
-
-def shell(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run a README command as a person would, with no virtual environment active."""
-    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
-    env["UV_PYTHON"] = interpreter(DEFAULT_PYTHON) or "python3"
-    return subprocess.run(
-        ["bash", "-c", as_run_here(command)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    uv cannot download that Python here, and this machine may have none: the command runs in
+    a container whose python3 is it (tests/support/containers.py), with uv and uvx on PATH
+    and `folder`, which holds `cwd`, mounted where it is.
+    """
+    return containers.run(containers.machine(DEFAULT_PYTHON), command, folder, cwd=cwd)
 
 
 def command_of(block: list[str], start: str) -> str:
@@ -74,7 +60,7 @@ def test_the_quick_start_service_updates_across_a_release(tmp_path: Path) -> Non
         git(clone, "tag", "-a", "v0.1.0", "-m", "v0.1.0")
     released = git(clone, "describe", "--tags", "--abbrev=0").strip()
 
-    copy = shell(command_of(readme_block("Quick start"), "uvx copier "), cwd=clone)
+    copy = shell(command_of(readme_block("Quick start"), "uvx copier "), clone, tmp_path)
     assert copy.returncode == 0, copy.stdout[-3000:] + copy.stderr[-3000:]
     assert "warning" not in copy.stderr.lower(), copy.stderr
     service = tmp_path / "example-service"
@@ -92,10 +78,10 @@ def test_the_quick_start_service_updates_across_a_release(tmp_path: Path) -> Non
     git(clone, "tag", "-a", release, "-m", release)
 
     check_update, update = readme_block("Updating a generated service")[:2]
-    checked = shell(check_update, cwd=service)
+    checked = shell(check_update, service, tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert release.removeprefix("v") in checked.stdout + checked.stderr
-    updated = shell(update, cwd=service)
+    updated = shell(update, service, tmp_path)
     assert updated.returncode == 0, updated.stdout[-3000:] + updated.stderr[-3000:]
     assert "warning" not in updated.stderr.lower(), updated.stderr
     assert "A fix from the next release." in (service / "README.md").read_text()
@@ -116,50 +102,39 @@ SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/s
 def test_the_quick_start_runs_where_there_is_no_uv(tmp_path: Path) -> None:
     """Python and pip but no uv: the block as written, in a clean clone, in a fresh venv.
 
-    The venv comes from this machine's Python of the default python_version, with pip only;
-    PATH is the venv's folder and the system's, with every folder that holds a uv left out
-    (uv cannot download the service's Python here: the venv's is it). Its last command,
-    the template's own suite, runs a small selection (PYTEST_ADDOPTS): the whole suite
-    inside the whole suite would take as long again, and what the line proves is that uv
-    builds the template's environment and pytest starts its workers.
+    On a machine whose python3 is the default python_version and which has no uv (a
+    container, tests/support/containers.py: this machine may have no such Python, and uv
+    cannot download one here). The venv comes from that python3, with pip only; PATH is the
+    venv's folder and the system's. Its last command, the template's own suite, runs a small
+    selection (PYTEST_ADDOPTS): the whole suite inside the whole suite would take as long
+    again, and what the line proves is that uv builds the template's environment and pytest
+    starts its workers.
     """
     clone = tmp_path / "copier-flask-service"
     git(tmp_path, "clone", "-q", str(TEMPLATE), str(clone))
     if not git(clone, "tag", "--list", "v*").split():
         git(clone, "tag", "-a", "v0.1.0", "-m", "v0.1.0")
-    python = interpreter(DEFAULT_PYTHON)  # the Python the service asks for: uv cannot fetch one
-    assert python is not None, f"no Python {DEFAULT_PYTHON} on this machine"
+    image = containers.machine(DEFAULT_PYTHON)
     venv = tmp_path / "venv"
-    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=120)
-    # The machine's own Python of that version, as a system package puts it on PATH: uv finds
-    # it there (this machine's system Python is 3.11, and uv cannot download another).
-    system = tmp_path / "system-python"
-    system.mkdir()
-    (system / f"python{DEFAULT_PYTHON}").symlink_to(python)
-    folders = [str(venv / "bin"), str(system), *SYSTEM_PATH]
-    path = os.pathsep.join(
-        folder for folder in folders if not any(Path(folder, uv).exists() for uv in ("uv", "uvx"))
-    )
-    assert shutil.which("uv", path=path) is None
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("UV_", "PYENV", "VIRTUAL_ENV", "PYTEST_"))
-    }
-    env |= {"PATH": path, "VIRTUAL_ENV": str(venv)}
+    made = containers.run(image, f"python3 -m venv {venv}", tmp_path, uv=False)
+    assert made.returncode == 0, made.stderr
+    path = os.pathsep.join([str(venv / "bin"), *SYSTEM_PATH])
+    absent = containers.run(image, "! command -v uv && ! command -v uvx", tmp_path, uv=False,
+                            env={"PATH": path})  # fmt: skip
+    assert absent.returncode == 0, f"a uv is on the machine's PATH: {absent.stdout}"
+    env = {"PATH": path, "VIRTUAL_ENV": str(venv)}
 
     outputs = []
     for command in readme_block("Quick start"):
-        result = subprocess.run(
-            ["bash", "-c", command],
+        result = containers.run(
+            image,
+            command,
+            tmp_path,
             cwd=clone,
             # Only the template's own suite gets the selection, not the service's.
             env={**env, "PYTEST_ADDOPTS": QUICK_SELECTION} if command == SUITE else env,
-            capture_output=True,
-            text=True,
-            check=False,
+            uv=False,
             timeout=900,
-            stdin=subprocess.DEVNULL,
         )
         output = result.stdout[-3000:] + result.stderr[-3000:]
         assert result.returncode == 0, f"{command}\n{output}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.answers import ODD_TEXT, QUESTIONS, matrix
+from tests.answers import HOST_PYTHON, ODD_TEXT, QUESTIONS, matrix
 from tests.support.tools import missing
 
 TEMPLATE = Path(__file__).resolve().parents[2]
@@ -128,7 +128,7 @@ class Rendered:
 
     def python(self) -> str:
         """Return the interpreter for the project's python_version, or skip (fail in CI)."""
-        version = self.answers.get("python_version", DEFAULT_PYTHON)
+        version = self.answers.get("python_version", HOST_PYTHON)
         found = interpreter(version)
         if found is None:
             missing(f"no Python {version} on this machine (pyenv install {version})")
@@ -137,7 +137,7 @@ class Rendered:
 
 def render(copie: Any, name: str, **overrides: Any) -> Rendered:
     """Render the answer set `name` (with `overrides`) and fail loudly if Copier did."""
-    answers = {**ANSWER_SETS[name], **overrides}
+    answers = {"python_version": HOST_PYTHON, **ANSWER_SETS[name], **overrides}
     result = copie.copy(extra_answers=answers)
     assert result.exception is None, result.exception
     assert result.exit_code == 0
