@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.answers import CONFIG, NAME_LENGTH, ODD_NAMES, PUBLIC, QUESTIONS
+from tests.answers import CONFIG, HOST_PYTHON, NAME_LENGTH, ODD_NAMES, PUBLIC, QUESTIONS
 from tests.support.commands import copier_cli
 from tests.support.projects import AT_HEAD
 
@@ -211,6 +211,9 @@ def test_any_name_derives_a_usable_slug_and_package(
         *tasks,
         "-d",
         f"project_name={name}",
+        # A Python this machine has: the copy task locks with it.
+        "-d",
+        f"python_version={HOST_PYTHON}",
         *AT_HEAD,
         str(destination),
     )

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from hooks.dependencies import split_lists
+from tests.answers import HOST_PYTHON
 from tests.support.commands import copier_cli, git
 from tests.support.projects import TEMPLATE
 from tests.support.releases import Release, commit, released_v1
@@ -38,8 +39,10 @@ def release(v1_repo: Path, tmp_path: Path) -> Release:
 
 def generate(release: Release, destination: Path, *args: str) -> Path:
     """Copy the template at a release into `destination` and commit it, as an owner would."""
+    # On a Python this machine has: the copy task locks with it.
+    python = ("-d", f"python_version={HOST_PYTHON}")
     result = copier_cli(
-        "copy", "--trust", "--defaults", *args, str(release.repo), str(destination)
+        "copy", "--trust", "--defaults", *python, *args, str(release.repo), str(destination)
     )
     assert result.returncode == 0, result.stderr
     return destination
