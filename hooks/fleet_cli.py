@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -134,6 +135,16 @@ def update_command(
             "pytest), lint (all but pytest) or none."
         ),
     ] = "all",
+    data_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-file",
+            exists=True,
+            dir_okay=False,
+            help="A platform's presets (examples/platform-presets.yml): answers every update "
+            "takes, over each service's own.",
+        ),
+    ] = None,
     output: FormatOption = Format.TABLE,
     jobs: JobsOption = None,
 ) -> None:
@@ -144,7 +155,9 @@ def update_command(
     if checks not in SUBSETS:
         typer.echo(f"--checks takes {', '.join(SUBSETS)}; got {checks}", err=True)
         raise typer.Exit(2)
-    outcomes = over_fleet(paths, lambda path: update(path, SUBSETS[checks]), jobs, "done")
+    # Absolute: each update runs in its own service's folder.
+    answers = ("--data-file", str(data_file.resolve())) if data_file else ()
+    outcomes = over_fleet(paths, lambda path: update(path, SUBSETS[checks], answers), jobs, "done")
     if output is Format.JSON:
         typer.echo(json.dumps([outcome.as_json() for outcome in outcomes], indent=2))
     else:

@@ -116,13 +116,22 @@ def branch_checkout(status: Status, repository: Path, branch: str) -> Iterator[P
         git(repository, "push", "-q", "origin", branch)
 
 
-def apply(status: Status, folder: Path, repository: Path, checks: tuple[str, ...]) -> Outcome:
-    """Update the service on a new branch, commit, run `checks`; tell what happened."""
+def apply(
+    status: Status,
+    folder: Path,
+    repository: Path,
+    checks: tuple[str, ...],
+    answers: tuple[str, ...] = (),
+) -> Outcome:
+    """Update the service on a new branch, commit, run `checks`; tell what happened.
+
+    `answers` are Copier's arguments that give answers (`--data-file` a platform's presets).
+    """
     # A template without release tags: its newest commit, which the answers name after.
     outcome = Outcome(status, branch=f"{BRANCH_PREFIX}{status.newest or 'newest-commit'}")
     inside = folder.relative_to(repository)
     with branch_checkout(status, repository, outcome.branch) as tree:
-        result = copier(tree / inside, "update", "--trust", "--defaults", offline=False)
+        result = copier(tree / inside, "update", "--trust", "--defaults", *answers, offline=False)
         status.conflicts = count_conflicts(tree / inside)
         status.changed = len(git(tree, "status", "--porcelain").stdout.splitlines())
         if status.conflicts:
@@ -140,7 +149,7 @@ def apply(status: Status, folder: Path, repository: Path, checks: tuple[str, ...
     return outcome
 
 
-def update(path: str, checks: tuple[str, ...]) -> Outcome:
+def update(path: str, checks: tuple[str, ...], answers: tuple[str, ...] = ()) -> Outcome:
     """Update the service at `path` on a branch; leave it alone where that would conflict."""
     started = time.monotonic()
     # No dry run first: the update on its own branch is one, deleted when it conflicts.
@@ -149,7 +158,7 @@ def update(path: str, checks: tuple[str, ...]) -> Outcome:
     if status.state is State.BEHIND:
         try:
             with checkout(path) as (folder, repository):
-                outcome = apply(status, folder, repository, checks)
+                outcome = apply(status, folder, repository, checks, answers)
         except LeftAlone:
             pass
         except FleetError as error:

@@ -1,6 +1,10 @@
 """Validate a generated project, or report an update's conflicts; Copier runs this file.
 
 Usage: python hooks/task.py {copy|update|after-update} PATH
+       python hooks/task.py answers KEYS
+
+`answers` runs first on every copy and update, with the keys of the answers given on the
+command line (-d, --data-file) as a JSON list: a key that is no question is refused.
 
 `copy` and `update` (Copier's _copier_operation) run from `_tasks`, on every render: they
 validate, and a copy gets its uv.lock written. An update renders in temporary copies too, and
@@ -10,6 +14,7 @@ the owner's uv.lock, merges the dependency lists (hooks/update.py), refreshes th
 lists the conflicts left.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -19,6 +24,7 @@ from pathlib import Path
 # repository that holds the hooks package is not on sys.path until we add it.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hooks.answers import unknown_keys
 from hooks.checks import check_tree, format_report
 from hooks.conflicts import find_conflicts, format_conflicts
 from hooks.files import iter_files
@@ -62,6 +68,13 @@ def lock(root: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Check the project named in argv and return the process exit code."""
     args = sys.argv[1:] if argv is None else argv
+    if len(args) == 2 and args[0] == "answers":
+        keys = [key for key in json.loads(args[1]) if not key.startswith("_")]
+        refusal = unknown_keys(keys)
+        if refusal:
+            print(refusal, file=sys.stderr)
+            return 1
+        return 0
     if len(args) != 2 or args[0] not in OPERATIONS:
         print(f"usage: task.py {{copy|update|after-update}} PATH; got {args}", file=sys.stderr)
         return 2

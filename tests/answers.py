@@ -20,27 +20,11 @@ from itertools import cycle
 from pathlib import Path
 from typing import Any
 
-import yaml
 from covertable import make
 
+from hooks.answers import load_questions
+
 TEMPLATE = Path(__file__).resolve().parent.parent
-
-
-def load_questions() -> dict[str, Any]:
-    """Parse copier.yml and its includes into one mapping, as Copier merges them."""
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def include(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        assert isinstance(node, yaml.ScalarNode)
-        return yaml.safe_load((TEMPLATE / str(loader.construct_scalar(node))).read_text())
-
-    Loader.add_constructor("!include", include)
-    merged: dict[str, Any] = {}
-    for document in yaml.load_all((TEMPLATE / "copier.yml").read_text(), Loader):
-        merged.update(document)
-    return merged
 
 
 CONFIG = load_questions()

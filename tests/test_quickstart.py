@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -13,17 +12,9 @@ import yaml
 from tests.support import containers
 from tests.support.commands import git
 from tests.support.projects import DEFAULT_PYTHON, TEMPLATE
+from tests.support.readme import commands
 
 pytestmark = pytest.mark.slow
-
-README = (TEMPLATE / "README.md").read_text()
-
-
-def readme_block(heading: str) -> list[str]:
-    """Return the command lines of the first sh block under `heading` in the README."""
-    found = re.search(rf"^## {heading}\n.*?```sh\n(.*?)```", README, flags=re.S | re.M)
-    assert found, f"no sh block under '## {heading}' in README.md"
-    return [line.split("  #")[0].strip() for line in found[1].splitlines() if line.strip()]
 
 
 def shell(command: str, cwd: Path, folder: Path) -> subprocess.CompletedProcess[str]:
@@ -60,7 +51,7 @@ def test_the_quick_start_service_updates_across_a_release(tmp_path: Path) -> Non
         git(clone, "tag", "-a", "v0.1.0", "-m", "v0.1.0")
     released = git(clone, "describe", "--tags", "--abbrev=0").strip()
 
-    copy = shell(command_of(readme_block("Quick start"), "uvx copier "), clone, tmp_path)
+    copy = shell(command_of(commands("## Quick start"), "uvx copier "), clone, tmp_path)
     assert copy.returncode == 0, copy.stdout[-3000:] + copy.stderr[-3000:]
     assert "warning" not in copy.stderr.lower(), copy.stderr
     service = tmp_path / "example-service"
@@ -77,7 +68,7 @@ def test_the_quick_start_service_updates_across_a_release(tmp_path: Path) -> Non
     release = next_patch(released)
     git(clone, "tag", "-a", release, "-m", release)
 
-    check_update, update = readme_block("Updating a generated service")[:2]
+    check_update, update = commands("## Updating a generated service")[:2]
     checked = shell(check_update, service, tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert release.removeprefix("v") in checked.stdout + checked.stderr
@@ -125,7 +116,7 @@ def test_the_quick_start_runs_where_there_is_no_uv(tmp_path: Path) -> None:
     env = {"PATH": path, "VIRTUAL_ENV": str(venv)}
 
     outputs = []
-    for command in readme_block("Quick start"):
+    for command in commands("## Quick start"):
         result = containers.run(
             image,
             command,
@@ -149,7 +140,7 @@ def test_the_quick_start_runs_where_there_is_no_uv(tmp_path: Path) -> None:
         ]
         assert warnings == [], f"{command}\n{output}"
         outputs.append(result.stdout)
-    assert SUITE in readme_block("Quick start"), "the block no longer ends with the suite"
+    assert SUITE in commands("## Quick start"), "the block no longer ends with the suite"
     assert (venv / "bin" / "uv").is_file(), "the first line did not install uv into the venv"
     assert (tmp_path / "example-service" / ".venv").is_dir()
     assert (clone / ".venv" / "bin" / "pytest").is_file()
