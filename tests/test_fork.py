@@ -19,8 +19,10 @@ from tests.support.commands import git
 from tests.support.projects import TEMPLATE
 from tests.support.readme import person, run, section, steps
 from tests.support.releases import Release, commit, released_v1
+from tests.support.served import server_database
 
-pytestmark = pytest.mark.slow
+#: The presets' service has PostgreSQL: its suite, run here, needs the server.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 SECTION = "### Running your own fork"
 #: The presets the section's copy command names (the README's platform section).
@@ -31,6 +33,12 @@ UPSTREAM_LINE = '    """Answer 200 while the process serves requests; touch noth
 
 
 def test_a_fork_keeps_its_option_and_takes_the_templates_releases(tmp_path: Path) -> None:
+    with server_database() as database:
+        follow_the_section(tmp_path, database)
+
+
+def follow_the_section(tmp_path: Path, database: str) -> None:
+    """Play the fork's maintainers, a service's owner and the template's maintainers."""
     maintainers = released_v1(tmp_path / "maintainers")
     upstream = tmp_path / "upstream.git"
     git(tmp_path, "clone", "-q", "--bare", str(maintainers), str(upstream))
@@ -39,6 +47,8 @@ def test_a_fork_keeps_its_option_and_takes_the_templates_releases(tmp_path: Path
     env = person(
         PRESETS["python_version"], UPSTREAM=f"file://{upstream}", FORK=f"file://{fork_url}"
     )
+    # The service's suite makes its databases from this one's name, none shared.
+    env["DATABASE_URL"] = database
     work = tmp_path / "work"
     work.mkdir()
 

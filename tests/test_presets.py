@@ -13,6 +13,7 @@ from tests.support.commands import copier_cli, git
 from tests.support.projects import AT_HEAD, TEMPLATE
 from tests.support.readme import commands, person, run
 from tests.support.releases import Release, commit, released_v1
+from tests.support.served import server_database
 
 PRESETS_FILE = TEMPLATE / "examples" / "platform-presets.yml"
 PRESETS = yaml.safe_load(PRESETS_FILE.read_text())
@@ -112,17 +113,25 @@ def test_a_key_that_is_no_question_is_refused_on_copy_and_update(tmp_path: Path)
 
 
 @pytest.mark.slow
+@pytest.mark.postgres  # the presets' service has PostgreSQL: fleet update runs its suite
 def test_the_readme_creates_and_updates_a_service_with_the_presets(tmp_path: Path) -> None:
-    """The section's two commands, as written, from a clone of this repository.
+    """The section's two commands, as written, from a clone of this repository."""
+    with server_database() as database:
+        create_and_update(tmp_path, database)
 
-    Between them the template releases v2, and the platform turns Sentry off in its presets:
-    the update's branch has both, and every other answer of the presets.
+
+def create_and_update(tmp_path: Path, database: str) -> None:
+    """Run the section's commands with a template release and a presets change between.
+
+    The update's branch has both, and every other answer of the presets.
     """
     template = released_v1(tmp_path / "template")
     clone = tmp_path / "copier-flask-service"
     git(tmp_path, "clone", "-q", str(TEMPLATE), str(clone))
     # TEMPLATE: the template's git URL.
     env = person(PRESETS["python_version"], TEMPLATE=f"git+file://{template}")
+    # The service's suite makes its databases from this one's name, none shared.
+    env["DATABASE_URL"] = database
     create, update = commands(SECTION)
     run(create, clone, env)
     service = tmp_path / "services" / "billing"

@@ -70,7 +70,12 @@ def person(python_version: str, **extra: str) -> dict[str, str]:
     python = interpreter(python_version)
     if python is None:
         missing(f"no Python {python_version} on this machine (pyenv install {python_version})")
-    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    # None of this suite's own: a generated suite would take xdist's worker id for its own.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "VIRTUAL_ENV" and not key.startswith("PYTEST_")
+    }
     return {**env, "UV_PYTHON": python, "UV_NO_PROGRESS": "1", **extra}
 
 

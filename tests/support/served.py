@@ -12,6 +12,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import socketserver
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.projects import Rendered, render
+from tests.support.tools import missing
 
 T = TypeVar("T")
 
@@ -344,6 +346,32 @@ def postgres_database(project: Rendered) -> Iterator[str]:
     finally:
         # Never the server itself: other tests use it in parallel.
         run_sql(project, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@contextmanager
+def server_database() -> Iterator[str]:
+    """Create a database of the test's own with psql, for a suite no project runs yet.
+
+    Yield its URL, then drop it: a generated suite makes its per-worker databases from the
+    name, so two suites given the server's own would drop each other's.
+    """
+    psql = shutil.which("psql")
+    if psql is None:
+        missing("no psql on PATH (Debian: apt-get install postgresql-client)")
+    database = f"readme_{secrets.token_hex(6)}"
+
+    def run(sql: str) -> None:
+        done = subprocess.run(
+            [psql, POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+
+    run(f'CREATE DATABASE "{database}"')
+    try:
+        yield urlsplit(POSTGRES_URL)._replace(path=f"/{database}").geturl()
+    finally:
+        run(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 #: Python that runs argv[2] as SQL on the server at argv[1], with the project's psycopg.
