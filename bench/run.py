@@ -44,6 +44,9 @@ import handbuilt
 import hup
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPOSITORY))  # the hooks package: copier.yml as Copier reads it
+from hooks.answers import load_questions  # noqa: E402
+
 PACKAGE = "example_service"
 #: The default project slug: the audience its tokens are for (OIDC_AUDIENCE's default).
 SLUG = "example-service"
@@ -204,9 +207,39 @@ def run(
     return result.stdout + result.stderr if stderr else result.stdout
 
 
+@functools.cache
+def service_python() -> tuple[str, str]:
+    """Return the python_version the services are generated with, and its interpreter here.
+
+    copier.yml's default where this machine has it, else the newest offered version it has
+    (uv cannot download one here): bare Flask runs on the same interpreter, side by side.
+    """
+    question = load_questions(REPOSITORY)["python_version"]
+    offered = sorted(question["choices"].values(), key=lambda v: [int(n) for n in v.split(".")])
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for version in [question["default"], *reversed(offered)]:
+        found = sorted(pyenv.glob(f"versions/{version}.*/bin/python")) or [
+            Path(path) for path in [shutil.which(f"python{version}")] if path
+        ]
+        if found:
+            return version, str(found[-1])
+    sys.exit(f"no Python of {', '.join(offered)} on this machine")
+
+
 def copier(*args: str | Path) -> list[str | Path]:
     """Return the command line that runs the template's Copier on this repository."""
-    return [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet", *args]
+    python = ("-d", f"python_version={service_python()[0]}")
+    return [
+        sys.executable,
+        "-m",
+        "copier",
+        "copy",
+        "--trust",
+        "--defaults",
+        "--quiet",
+        *python,
+        *args,
+    ]
 
 
 def pinned(cpu: int) -> list[str]:
@@ -778,7 +811,7 @@ def table(runs: list[dict[str, str]], smoke: bool) -> str:
     header = "| measure | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | target |"
     lines = [
         f"Benchmark{' (smoke: too short to mean anything)' if smoke else ''}: "
-        f"{os.cpu_count()} CPUs, {sys.platform}, Python {sys.version.split()[0]}",
+        f"{os.cpu_count()} CPUs, {sys.platform}, services on Python {service_python()[0]}",
         "",
         header,
         "| --- |" + " --- |" * (len(runs) + 1),
@@ -811,6 +844,8 @@ def main() -> None:
     for tool in ("wrk", "uv"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is needed: apt-get install wrk / pip install uv")
+    # Every uv command (the copy task's lock, the installs) on the services' Python.
+    os.environ["UV_PYTHON"] = service_python()[1]
     runs = []
     for _ in range(1 if arguments.smoke else arguments.runs):
         work = Path(tempfile.mkdtemp(prefix="bench-"))
