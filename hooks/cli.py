@@ -1,4 +1,4 @@
-"""Command line for people and CI: python -m hooks validate|doctor|fleet ..."""
+"""Command line for people and CI: python -m hooks validate|doctor|fleet|adopt ..."""
 
 import os
 import shutil
@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 
+from hooks import adopt as adoption
 from hooks import doctor as analysis
+from hooks.answers import TEMPLATE
 from hooks.checks import check_tree, format_report
 from hooks.files import iter_files
 from hooks.fleet_cli import app as fleet
@@ -156,3 +159,45 @@ def doctor(
     for error in errors:
         typer.echo(f"doctor: {error}", err=True)
     raise typer.Exit(status)
+
+
+@app.command()
+def adopt(
+    path: Annotated[Path, typer.Argument(help="The existing service's repository.")],
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data", "-d", help="An answer, KEY=VALUE, over the guessed one (repeat it)."
+        ),
+    ] = None,
+    data_file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Answers from a YAML file (presets)."),
+    ] = None,
+    template: Annotated[
+        str, typer.Option(help="The template's git URL (this repository by default).")
+    ] = str(TEMPLATE),
+    vcs_ref: Annotated[str | None, typer.Option(help="The template's release to adopt.")] = None,
+    defaults: Annotated[
+        bool, typer.Option(help="Take the default for every answer not guessed or given.")
+    ] = False,
+) -> None:
+    """Bring an existing Flask service under the template, on a new branch of its repository.
+
+    Exit 0 with the report of what was added and what to merge; 1 when it cannot be adopted.
+    """
+    given: dict[str, object] = {}
+    if data_file:
+        given.update(yaml.safe_load(data_file.read_text()) or {})
+    for item in data or ():
+        key, equals, value = item.partition("=")
+        if not equals:
+            typer.echo(f"--data takes KEY=VALUE; got {item}", err=True)
+            raise typer.Exit(2)
+        given[key] = yaml.safe_load(value)
+    try:
+        done = adoption.adopt(path, template, vcs_ref, given, ask=not defaults)
+    except adoption.Refused as refused:
+        typer.echo(f"Not adopted: {refused}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(adoption.report(done))
