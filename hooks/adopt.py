@@ -27,7 +27,7 @@ import yaml
 
 from hooks.answers import TEMPLATE, load_questions
 from hooks.dependencies import package_name, split_lists
-from hooks.doctor import RULES, Finding, check_paths
+from hooks.doctor import RULES, Finding, Options, analyse, check_paths
 
 #: The branch adopt makes in the service's repository.
 BRANCH = "adopt/copier-flask-service"
@@ -377,6 +377,24 @@ def bridge(root: Path, package: str, spec: str) -> list[str]:
     return [feature.as_posix()]
 
 
+def baseline(root: Path, pyproject: Path) -> str:
+    """Write doctor's baseline of the service's findings, named in the template's pyproject.
+
+    The template's validation of every update, and the service's own doctor test, then hold
+    new code to every rule and leave what was there for the owners to fix (the report lists
+    it); the README's "Adopting doctor on an existing codebase" says how it works.
+    """
+    name = "doctor-baseline.json"
+    analyse([root], Options(write_baseline=root / name))
+    with pyproject.open("a") as table:
+        table.write(
+            "\n[tool.flask-doctor]\n# Doctor's findings when the service was adopted (hooks"
+            " adopt): fix them, then remove\n# this line and the file. New code is held to"
+            f' every rule.\nbaseline = "{name}"\n'
+        )
+    return name
+
+
 def merge_order(path: str) -> tuple[int, str]:
     """Sort what to merge: what installs, then the app, its tests, serving, CI, the docs."""
     steps = (
@@ -428,10 +446,14 @@ def adopt(
         added, beside = place(rendered, root)
         package = recorded["package_name"]
         # The service's dependencies go into the template's pyproject.toml, wherever it is.
-        for name in ("pyproject.toml" + SUFFIX, "pyproject.toml"):
-            if (root / name).is_file() and (name.endswith(SUFFIX) or name in added):
-                carry_dependencies(root / name, requirements(root))
-                break
+        pyproject = next(
+            root / name
+            for name in ("pyproject.toml" + SUFFIX, "pyproject.toml")
+            if name.endswith(SUFFIX) == (name not in added) and (root / name).is_file()
+        )
+        carry_dependencies(pyproject, requirements(root))
+        if findings:
+            added.append(baseline(root, pyproject))
         spec = app_spec(root)
         if spec:
             added += bridge(root, package, str(spec.value))

@@ -33,7 +33,7 @@ INVENTORY = {
 from flask_sqlalchemy import SQLAlchemy
 
 app = Flask(__name__)
-app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///inventory.db"
+app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"  # in memory, per process
 app.config["SECRET_KEY"] = "supersecret"
 db = SQLAlchemy(app)
 
