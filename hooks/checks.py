@@ -214,11 +214,17 @@ CONTENT_CHECKS: tuple[Callable[[str, str], list[Problem]], ...] = (
 )
 
 
-def check_tree(root: Path) -> list[Problem]:
-    """Run every check over every file under root, sorted by path and line."""
+def check_tree(root: Path, only: set[str] | None = None) -> list[Problem]:
+    """Run every check over every file under root (or those of `only`), by path and line.
+
+    `only` names the files a render wrote, relative to root: an update's render in the
+    service's folder leaves the owner's own files beside it, which are the owner's to check.
+    """
     problems = []
     for path in iter_files(root):
         rel = path.relative_to(root).as_posix()
+        if only is not None and rel not in only:
+            continue
         problems += check_path(rel)
         try:
             text = read_text(path)
@@ -228,7 +234,9 @@ def check_tree(root: Path) -> list[Problem]:
         if text is not None:
             for check in CONTENT_CHECKS:
                 problems += check(rel, text)
-    problems += check_pitfalls(root)
+    problems += [
+        problem for problem in check_pitfalls(root) if only is None or problem.path in only
+    ]
     return sorted(problems, key=lambda problem: (problem.path, problem.line))
 
 

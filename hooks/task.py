@@ -65,6 +65,27 @@ def lock(root: Path) -> bool:
     return True
 
 
+def written_by_update(root: Path) -> set[str] | None:
+    """Return the files an update's render changed in the service, or None outside git.
+
+    Copier renders the new release into the service before it merges the owner's edits
+    back: what differs from the last commit then is what the template wrote. The owner's own
+    files, untouched, are not the render's (an adopted service's code, say).
+    """
+    git = shutil.which("git")
+    if git is None:
+        return None
+    listed = subprocess.run(  # noqa: S603 (git from PATH, fixed arguments)
+        [git, "ls-files", "--modified", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    return set(listed.stdout.splitlines()) if listed.returncode == 0 else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Check the project named in argv and return the process exit code."""
     args = sys.argv[1:] if argv is None else argv
@@ -102,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             print(format_conflicts(conflicts, root), file=sys.stderr)
             return 1
         return 0
-    problems = check_tree(root)
+    problems = check_tree(root, written_by_update(root) if args[0] == "update" else None)
     if problems:
         print(format_report(problems, root), file=sys.stderr)
         return 1
