@@ -10,6 +10,7 @@ gunicorn and updates from a later release.
 from __future__ import annotations
 
 import subprocess
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from tests.support.commands import git
 from tests.support.projects import TEMPLATE, Rendered
 from tests.support.readme import commands, person, run, steps
 from tests.support.releases import commit
-from tests.support.served import serve
+from tests.support.served import serve, server_database
 
 runner = CliRunner()
 SECTION = "## Adopting an existing service"
@@ -70,6 +71,7 @@ from .views import bp
 
 def create_app():
     app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
     app.config.from_prefixed_env()
     db.init_app(app)
     app.register_blueprint(bp)
@@ -199,26 +201,57 @@ def test_a_service_that_cannot_be_adopted_is_refused(
 
 
 @pytest.mark.slow
-def test_the_readme_adopts_a_service_that_then_serves_and_updates(tmp_path: Path) -> None:
-    """The section's block as written, then the old route through gunicorn, then an update."""
+@pytest.mark.parametrize(
+    ("files", "route"),
+    [
+        pytest.param(INVENTORY, "/stock", id="one-module"),
+        # PostgreSQL and Celery on Redis: its suite and its production settings need both.
+        pytest.param(
+            BILLING, "/invoices", id="factory", marks=[pytest.mark.postgres, pytest.mark.broker]
+        ),
+    ],
+)
+def test_the_readme_adopts_a_service_that_then_serves_and_updates(
+    tmp_path: Path, files: dict[str, str], route: str
+) -> None:
+    """The section's block as written, then the old route through gunicorn, then an update.
+
+    The service is in the folder the block names, whatever its own name.
+    """
+    with ExitStack() as stack:
+        postgres = "psycopg" in files.get("pyproject.toml", "")
+        database = stack.enter_context(server_database()) if postgres else None
+        follow_the_section(tmp_path, files, route, database)
+
+
+def follow_the_section(
+    tmp_path: Path, files: dict[str, str], route: str, database: str | None
+) -> None:
+    """Adopt and merge as the README says, serve the old route, update across a release."""
     clone = tmp_path / "copier-flask-service"
     git(tmp_path, "clone", "-q", str(TEMPLATE), str(clone))
     if not git(clone, "tag", "--list", "v*").split():
         git(clone, "tag", "-a", "v0.1.0", "-m", "v0.1.0")
-    service = write_service(tmp_path / "inventory", INVENTORY)
+    service = write_service(tmp_path / "inventory", files)
     (block,) = [step for step in steps(SECTION) if step.path is None]
     env = person(HOST_PYTHON)
+    if database:
+        # A generated suite on PostgreSQL makes its databases from this one's name, none shared.
+        env["DATABASE_URL"] = database
     run(block.body, clone, env)
     assert git(service, "status", "--porcelain") == ""
     assert not list(service.rglob("*.template"))
 
     # Served by the template's gunicorn: its probe, and the old route behind it, logged.
     answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
-    project = Rendered("inventory", answers, service)
-    with serve(project, tmp_path) as server:
-        reply = server.get("/stock")
+    project = Rendered(service.name, answers, service)
+    variables = {"DATABASE_URL": database} if database else {}
+    if answers["celery"]:
+        variables["CELERY_BROKER_URL"] = "redis://127.0.0.1:6379/0"
+    with serve(project, tmp_path, **variables) as server:
+        reply = server.get(route)
         assert (reply.status, reply.json()) == (200, [])
-        line = server.logged(lambda line: line.get("path") == "/stock")
+        line = server.logged(lambda line: line.get("path") == route)
         assert (line["status"], len(line["request_id"]) > 0) == (200, True)
 
     # A later release reaches it, and the bridge of its own stays.
@@ -231,7 +264,7 @@ def test_the_readme_adopts_a_service_that_then_serves_and_updates(tmp_path: Path
     update = commands("## Updating a generated service")[1]
     run(update, service, env)
     assert "A fix from the next release." in (service / "README.md").read_text()
-    assert (service / "src" / "inventory" / "features" / "adopted.py").is_file()
+    assert (service / "src" / answers["package_name"] / "features" / "adopted.py").is_file()
     result = subprocess.run(
         ["uv", "run", "pytest", "-q", "tests/test_health.py", "tests/test_config.py"],
         cwd=service, env=env, capture_output=True, text=True, check=False, timeout=600,
