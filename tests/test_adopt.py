@@ -242,6 +242,18 @@ def follow_the_section(
     assert git(service, "status", "--porcelain") == ""
     assert not list(service.rglob("*.template"))
 
+    # The rest of the generated suite holds too, the strangler's paths included (a path
+    # neither app has is the template's JSON 404, counted as unmatched), but for doctor's
+    # own test, which fails until the findings the baseline keeps are fixed.
+    suite = subprocess.run(
+        ["uv", "run", "pytest", "-q", "-p", "no:randomly", "-m", "not broker"],
+        cwd=service, env=env, capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    failed = [line.split()[1] for line in suite.stdout.splitlines() if line.startswith("FAILED")]
+    assert failed == ["tests/test_doctor.py::test_the_service_has_none_of_the_pitfalls"], (
+        suite.stdout[-4000:]
+    )
+
     # Served by the template's gunicorn: its probe, and the old route behind it, logged.
     answers = yaml.safe_load((service / ".copier-answers.yml").read_text())
     project = Rendered(service.name, answers, service)
