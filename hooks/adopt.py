@@ -93,19 +93,20 @@ def python_files(root: Path) -> Iterator[Path]:
             yield path
 
 
+def makes_flask(node: ast.AST) -> bool:
+    """Return whether `node` is a call of Flask(...) (or flask.Flask(...))."""
+    if not isinstance(node, ast.Call):
+        return False
+    return getattr(node.func, "id", getattr(node.func, "attr", None)) == "Flask"
+
+
 def makes_a_flask_app(path: Path) -> bool:
-    """Return whether the module calls Flask(...) (or flask.Flask(...))."""
+    """Return whether the module calls Flask(...) anywhere."""
     try:
         tree = ast.parse(path.read_bytes())
     except (SyntaxError, ValueError):
         return False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-            if name == "Flask":
-                return True
-    return False
+    return any(makes_flask(node) for node in ast.walk(tree))
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -122,16 +123,14 @@ def app_spec(root: Path) -> Guess | None:
         tree = ast.parse(path.read_bytes())
         module = module_name(path, root)
         for node in tree.body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-                name = getattr(node.value.func, "id", getattr(node.value.func, "attr", None))
-                if name == "Flask" and isinstance(node.targets[0], ast.Name):
-                    return Guess(f"{module}:{node.targets[0].id}", "the app made at import")
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and any(
-                isinstance(inner, ast.Call)
-                and getattr(inner.func, "id", getattr(inner.func, "attr", None)) == "Flask"
-                for inner in ast.walk(node)
+            if (
+                isinstance(node, ast.Assign)
+                and makes_flask(node.value)
+                and isinstance(node.targets[0], ast.Name)
             ):
+                return Guess(f"{module}:{node.targets[0].id}", "the app made at import")
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and any(map(makes_flask, ast.walk(node))):
                 return Guess(f"{module}:{node.name}()", "its app factory")
     return None
 
@@ -161,45 +160,38 @@ def refusal(root: Path) -> str | None:
     return None
 
 
-def requirement_name(line: str) -> str | None:
-    """Return the normalised distribution name a requirement line names, or None."""
-    found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line.split("#", 1)[0])
-    return re.sub(r"[-_.]+", "-", found[1]).lower() if found else None
+def requirements(root: Path, *, every: bool = False) -> tuple[list[str], list[str]]:
+    """Return the service's requirement strings, and the files that hold them.
 
-
-def dependencies(root: Path) -> tuple[set[str], str]:
-    """Return the distributions the service depends on, and the files that said so."""
-    lines: list[str] = []
+    `[project] dependencies` and requirements*.txt; with `every`, also its extras and
+    dependency groups (what it may use, for the guesses).
+    """
+    found: list[str] = []
     sources: list[str] = []
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         data = tomllib.loads(pyproject.read_text())
         project = data.get("project", {})
-        lines += project.get("dependencies", [])
-        for extra in project.get("optional-dependencies", {}).values():
-            lines += extra
-        for group in data.get("dependency-groups", {}).values():
-            lines += [item for item in group if isinstance(item, str)]
+        found += project.get("dependencies", [])
+        if every:
+            for extra in project.get("optional-dependencies", {}).values():
+                found += extra
+            for group in data.get("dependency-groups", {}).values():
+                found += [item for item in group if isinstance(item, str)]
         sources.append("pyproject.toml")
-    for requirements in sorted(root.glob("requirements*.txt")):
-        lines += [line for line in requirements.read_text().splitlines() if line[:1] not in "-#"]
-        sources.append(requirements.name)
-    names = {name for line in lines if (name := requirement_name(line))}
-    return names, ", ".join(sources) or "no dependency file"
-
-
-def requirements(root: Path) -> list[str]:
-    """Return the service's requirement strings, from pyproject.toml or requirements*.txt."""
-    found: list[str] = []
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        found += tomllib.loads(pyproject.read_text()).get("project", {}).get("dependencies", [])
     for path in sorted(root.glob("requirements*.txt")):
         for line in path.read_text().splitlines():
             line = line.split(" #", 1)[0].strip()
             if line and not line.startswith(("#", "-")) and "://" not in line:
                 found.append(line)
-    return found
+        sources.append(path.name)
+    return found, sources
+
+
+def dependencies(root: Path) -> tuple[set[str], str]:
+    """Return the distributions the service depends on, and the files that said so."""
+    lines, sources = requirements(root, every=True)
+    return {package_name(line) for line in lines}, ", ".join(sources) or "no dependency file"
 
 
 def carry_dependencies(pyproject: Path, wanted: list[str]) -> list[str]:
@@ -451,7 +443,7 @@ def adopt(
             for name in ("pyproject.toml" + SUFFIX, "pyproject.toml")
             if name.endswith(SUFFIX) == (name not in added) and (root / name).is_file()
         )
-        carry_dependencies(pyproject, requirements(root))
+        carry_dependencies(pyproject, requirements(root)[0])
         if findings:
             added.append(baseline(root, pyproject))
         spec = app_spec(root)
