@@ -102,10 +102,19 @@ def run(
     )
 
 
+#: The margin of plumbum's report of a failed command: `Stderr:       | `, or `| ` alone.
+PLUMBUM_LABEL = re.compile(r"^\s*(?:[A-Z][a-z]+(?: [a-z]+)?:)?\s*\|\s?")
+
+
 def last_line(text: str) -> str:
-    """Return the last line of a command's output that says something."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
+    """Return the last line of a command's output that says something.
+
+    A line of decoration alone says nothing: Copier reports a failed git command with
+    plumbum's `Stderr: | …` block, whose last line can be a bare `|`.
+    """
+    lines = [PLUMBUM_LABEL.sub("", line).strip() for line in text.splitlines()]
+    said = [line for line in lines if any(char.isalnum() for char in line)]
+    return said[-1] if said else "no message"
 
 
 def is_url(source: str) -> bool:
@@ -203,11 +212,20 @@ def checkout(path: str) -> Iterator[tuple[Path, Path]]:
 
 
 def copier(folder: Path, *args: str, offline: bool) -> subprocess.CompletedProcess[str]:
-    """Run this environment's Copier in `folder` (uv offline in a dry run: no resolution)."""
+    """Run this environment's Copier in `folder` (uv offline in a dry run: no resolution).
+
+    Each run has a Copier cache of its own. Copier keeps one git mirror per template and adds
+    a worktree to it for each render; runs that share it race (a `git remote update` sees
+    another run's worktree half made: "bad object worktrees/…/HEAD", "failed to read
+    …/commondir"). Ten parallel updates of one service failed 3 times in 20 this way, and
+    `fleet` runs one per service at once. The price is one clone of the template per run.
+    """
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
     if offline:
         env["UV_OFFLINE"] = "1"
-    return run([sys.executable, "-m", "copier", *args], folder, env)
+    with tempfile.TemporaryDirectory(prefix="fleet-copier-cache-") as cache:
+        env["COPIER_CACHE_DIR"] = cache
+        return run([sys.executable, "-m", "copier", *args], folder, env)
 
 
 def count_conflicts(folder: Path) -> dict[str, int]:

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from plumbum.commands.processes import ProcessExecutionError
 from typer.testing import CliRunner
 
+from hooks import fleet as fleet_module
 from hooks.cli import app
+from hooks.fleet import last_line
 from tests.support.commands import copier_cli, git
 from tests.support.projects import TEMPLATE
 from tests.support.releases import Release, commit
@@ -217,6 +220,40 @@ def branches(fleet: Fleet) -> dict[str, str]:
         for name, path in fleet.paths.items()
         if path.startswith("file://") or (Path(path) / ".git").exists()
     }
+
+
+def test_a_failed_command_is_told_by_its_last_line_that_says_something() -> None:
+    """Copier reports a failed git command as plumbum formats it: a bare `|` can end it."""
+    failure = ProcessExecutionError(
+        ["git", "worktree", "add"], 128, "", "fatal: cannot lock ref 'HEAD'\n\n"
+    )
+    stderr = f"Traceback (most recent call last):\n  ...\n{type(failure).__name__}: {failure}\n"
+    assert stderr.rstrip().endswith("|")  # what CI's report showed
+
+    assert last_line(stderr) == "fatal: cannot lock ref 'HEAD'"
+    assert last_line(" \n | \n") == "no message"
+
+
+def test_each_copier_run_has_a_cache_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel runs that share Copier's git mirror of the template race on its worktrees."""
+    seen: list[str] = []
+
+    def record(command: list[str], cwd: Path | None, env: dict[str, str] | None) -> object:
+        assert env is not None
+        seen.append(env["COPIER_CACHE_DIR"])
+        assert Path(env["COPIER_CACHE_DIR"]).is_dir()  # there while Copier runs
+        return None
+
+    monkeypatch.setattr(fleet_module, "run", record)
+    monkeypatch.setenv("COPIER_CACHE_DIR", str(tmp_path / "shared"))
+    for _ in range(2):
+        fleet_module.copier(tmp_path, "update", offline=True)
+
+    assert len(set(seen)) == 2
+    assert str(tmp_path / "shared") not in seen
+    assert not any(Path(cache).exists() for cache in seen)  # and gone once it is done
 
 
 def test_status_tells_every_state_and_changes_nothing(fleet: Fleet) -> None:
