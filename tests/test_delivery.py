@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import subprocess
+import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -190,6 +193,8 @@ def test_manifests_are_valid_kubernetes(rendered: Callable[[str], Rendered], nam
     expected = {"deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml", "examples/secret.yaml"}
     if project.answers.get("database", "sqlite") != "none":
         expected.add("migrate-job.yaml")
+    if project.answers.get("database", "sqlite") == "postgresql":
+        expected.add("database-budget.yaml")
     if project.answers.get("celery"):
         expected |= {"worker.yaml", "beat.yaml"}
     assert set(found) == expected
@@ -331,6 +336,46 @@ def test_a_worker_runs_one_pool_process_per_cpu_of_its_limit(
     command = worker["command"]
     concurrency = int(command[command.index("--concurrency") + 1])
     assert concurrency == math.ceil(cpus(worker["resources"]["limits"]["cpu"]))
+
+
+#: The answer sets whose manifests run a PostgreSQL service: the connections have a budget.
+POSTGRESQL_KUBERNETES_SETS = matrix_sets(
+    lambda answers: bool(answers.get("kubernetes")) and answers.get("database") == "postgresql"
+)
+
+
+def generated_tool(project: Rendered, name: str) -> ModuleType:
+    """Return the generated `tools/<name>.py` as a module, read from its file."""
+    spec = importlib.util.spec_from_file_location(
+        f"{project.package}_{name}", project.path / "tools" / f"{name}.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # where its dataclasses look themselves up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", POSTGRESQL_KUBERNETES_SETS)
+def test_the_connections_fit_the_database_budget(
+    rendered: Callable[[str], Rendered], name: str
+) -> None:
+    """Every pool at its fullest, at the autoscaler's maximum and mid-rollout, plus the rest.
+
+    The template shipped 10 web pods of 3 workers with 5 + 10 pooled connections each: 495
+    at once mid-rollout, against PostgreSQL's 100.
+    """
+    project = rendered(name)
+    terms, budget, reserve = generated_tool(project, "connection_budget").terms(project.path)
+    total = sum(term.connections for term in terms) + reserve
+    assert total <= budget, [(term.what, term.count, term.each) for term in terms]
+    hpa = manifests(project)["hpa.yaml"]["spec"]
+    web = [term for term in terms if term.what.startswith("web workers")]
+    workers = web_setting(project, "WEB_CONCURRENCY")
+    assert web[0].count == (hpa["maxReplicas"] + 1) * workers  # maxSurge 1
+    readme = (project.path / "README.md").read_text()
+    assert f"keeps 2 to {hpa['maxReplicas']} of them" in readme
 
 
 def mebibytes(quantity: str) -> float:

@@ -238,6 +238,12 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
         expected |= KUBERNETES_FILES
         if database:
             expected.add("deploy/migrate-job.yaml")
+        if project.answers.get("database") == "postgresql":  # connections have a budget
+            expected |= {
+                "deploy/database-budget.yaml",
+                "tools/connection_budget.py",
+                "tests/test_connection_budget.py",
+            }
         if celery:
             expected |= {"deploy/worker.yaml", "deploy/beat.yaml"}
     if project.answers.get("docker", True):

@@ -194,6 +194,10 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
         # Development and tests only (production requires one): valid for this process only.
         settings["SECRET_KEY"] = secrets.token_urlsafe(48)
     settings["APP_ENV"] = env_name
+    # What a feature sizes its pools by: the server reads the same variables.
+    from .serve import requests_at_once  # here: serve imports this module
+
+    settings["WORKER_THREADS"], settings["WORKER_GREENLETS"] = requests_at_once(environ)
     for feature in features.enabled():
         settings.update(feature.derived(settings))
     return settings
