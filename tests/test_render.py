@@ -107,6 +107,7 @@ CELERY_FILES = {
     "tests/test_tasks.py",
     "tests/test_worker.py",
     "tests/features/test_celery.py",
+    "tests/plugins/celery.py",
 }
 #: What metrics=true (the default) adds.
 METRICS_FILES = {
