@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 import math
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -197,6 +199,8 @@ def test_manifests_are_valid_kubernetes(rendered: Callable[[str], Rendered], nam
         expected.add("database-budget.yaml")
     if project.answers.get("celery"):
         expected |= {"worker.yaml", "beat.yaml"}
+        if project.answers.get("celery_broker", "redis") == "redis":
+            expected.add("redis-budget.yaml")
     assert set(found) == expected
     files = [str(path) for path in (project.path / "deploy").rglob("*.yaml")]
     lint("kubernetes-validate", "--strict", *files, cwd=project.path)
@@ -367,15 +371,67 @@ def test_the_connections_fit_the_database_budget(
     at once mid-rollout, against PostgreSQL's 100.
     """
     project = rendered(name)
-    terms, budget, reserve = generated_tool(project, "connection_budget").terms(project.path)
+    tool = generated_tool(project, "connection_budget")
+    terms, budget, reserve = tool.terms(project.path)
     total = sum(term.connections for term in terms) + reserve
     assert total <= budget, [(term.what, term.count, term.each) for term in terms]
+    # Where Redis carries the jobs, its clients too (the simulation in test_scale_out.py
+    # holds the tool's count of them against a real Redis).
+    redis = tool.redis_terms(project.path)
+    answers = project.answers
+    assert (redis is not None) == (
+        answers.get("celery", False) and answers.get("celery_broker", "redis") == "redis"
+    )
+    if redis is not None:
+        clients, limit, kept = redis
+        assert sum(term.connections for term in clients) + kept <= limit
     hpa = manifests(project)["hpa.yaml"]["spec"]
     web = [term for term in terms if term.what.startswith("web workers")]
     workers = web_setting(project, "WEB_CONCURRENCY")
     assert web[0].count == (hpa["maxReplicas"] + 1) * workers  # maxSurge 1
     readme = (project.path / "README.md").read_text()
     assert f"keeps 2 to {hpa['maxReplicas']} of them" in readme
+
+
+REDIS_KUBERNETES_SETS = matrix_sets(
+    lambda answers: (
+        bool(answers.get("kubernetes"))
+        and bool(answers.get("celery"))
+        and answers.get("celery_broker", "redis") == "redis"
+    )
+)
+
+
+@pytest.mark.parametrize("name", REDIS_KUBERNETES_SETS)
+def test_the_readme_works_out_redis_clients_as_the_tool_counts_them(
+    rendered: Callable[[str], Rendered], name: str, tmp_path: Path
+) -> None:
+    """The README's two worked examples are the tool's own sums for those manifests."""
+    project = rendered(name)
+    tool = generated_tool(project, "connection_budget")
+    root = tmp_path / "service"
+    shutil.copytree(project.path / "deploy", root / "deploy")
+    for linked in ("src", "gunicorn.conf.py"):
+        (root / linked).symlink_to(project.path / linked)
+
+    def total(web_pods: int, worker_pods: int) -> int:
+        for manifest, field, value in (("hpa.yaml", "maxReplicas", web_pods),
+                                       ("worker.yaml", "replicas", worker_pods)):  # fmt: skip
+            path = root / "deploy" / manifest
+            document = yaml.safe_load(path.read_text())
+            document["spec"][field] = value
+            path.write_text(yaml.safe_dump(document))
+        found = tool.redis_terms(root)
+        assert found is not None
+        clients, _, reserve = found
+        return int(sum(term.connections for term in clients) + reserve)
+
+    readme = (project.path / "README.md").read_text()
+    assert "- Redis connections" in readme
+    # The examples are for gthread's 4 threads, as the README says.
+    if project.answers.get("worker_class", "gthread") == "gthread":
+        assert f"+ 2 + 5: {total(10, 2):,} connections" in readme
+        assert f"+ 2 + 5:\n    {total(100, 10):,} connections" in readme
 
 
 def mebibytes(quantity: str) -> float:

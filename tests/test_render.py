@@ -245,6 +245,12 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
                 "tools/connection_budget.py",
                 "tests/test_connection_budget.py",
             }
+        if celery and project.answers.get("celery_broker", "redis") == "redis":  # and Redis's
+            expected |= {
+                "deploy/redis-budget.yaml",
+                "tools/connection_budget.py",
+                "tests/test_redis_budget.py",
+            }
         if celery:
             expected |= {"deploy/worker.yaml", "deploy/beat.yaml"}
     if project.answers.get("docker", True):
