@@ -25,7 +25,7 @@ class RedisServer:
     crash and start again on the same folder finds every job it had answered for.
     """
 
-    def __init__(self, folder: Path, durable: bool = False) -> None:
+    def __init__(self, folder: Path, durable: bool = False, maxclients: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             missing("redis-server is not installed")
@@ -33,6 +33,8 @@ class RedisServer:
         self.folder = folder
         self.port = free_port()
         self.durable = durable
+        #: The connections it takes at most (Redis's own default: 10,000).
+        self.maxclients = maxclients
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,6 +58,8 @@ class RedisServer:
         command += ["--save", "", "--dir", str(self.folder)]
         appendonly = ["yes", "--appendfsync", "always"] if self.durable else ["no"]
         command += ["--appendonly", *appendonly]
+        if self.maxclients is not None:
+            command += ["--maxclients", str(self.maxclients)]
         with log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         wait_until(self.answers, f"redis-server on {self.port} did not start", START_TIMEOUT)

@@ -280,10 +280,10 @@ def write_fault_app(folder: Path) -> list[str]:
 @contextmanager
 def serve(project: Rendered, folder: Path, *args: str, **variables: str) -> Iterator[Server]:
     """Serve `project` with gunicorn (one worker unless `variables` say otherwise)."""
-    port = free_port()
-    # `variables` may override any default here (HOST, WEB_CONCURRENCY).
-    defaults = {"HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1"}
+    # `variables` may override any default here (HOST, PORT, WEB_CONCURRENCY).
+    defaults = {"HOST": "127.0.0.1", "PORT": str(free_port()), "WEB_CONCURRENCY": "1"}
     env = production_env(**{**defaults, **variables})
+    port = int(env["PORT"])
     log = folder / f"gunicorn-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
