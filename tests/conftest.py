@@ -17,6 +17,25 @@ from tests.support.projects import TEMPLATE, Rendered, interpreter, render
 
 
 @pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show the counts the simulation runs recorded (tests/test_scale_out.py), pass or fail."""
+    # Recorded at teardown, so carried by the teardown's report (with xdist too).
+    counted = [
+        (report.nodeid, value)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "teardown"
+        for name, value in report.user_properties
+        if name == "counts"
+    ]
+    if counted:
+        terminalreporter.section("what the scale-out runs counted")
+        for nodeid, value in counted:
+            terminalreporter.write_line(nodeid)
+            for line in str(value).splitlines():
+                terminalreporter.write_line(f"    {line}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Pin pytest-copie to this repository's template, wherever pytest was started."""
     config.option.template = str(TEMPLATE)

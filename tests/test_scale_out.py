@@ -35,7 +35,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +79,8 @@ THREADS = 2
 SCALE = 5
 #: Connections the test keeps for itself: the sampler of PostgreSQL's connections.
 RESERVE = 1
+#: The property that carries a run's counts to the session's summary (conftest.py).
+COUNTS = "counts"
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,18 @@ def project(copie_session: Any) -> Rendered:
         copie_session, "defaults", kubernetes=True, database="postgresql", celery=True,
         celery_broker="redis", metrics=True,
     )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def counts(
+    capsys: pytest.CaptureFixture[str], record_property: Callable[[str, object], None]
+) -> Iterator[None]:
+    """Keep what a run printed for the end of the session (conftest.py), passed or failed."""
+    yield
+    printed = capsys.readouterr().out
+    record_property(COUNTS, printed)
+    with capsys.disabled():  # and still show it now, under -s
+        print(printed, end="")
 
 
 @dataclass(frozen=True)
@@ -162,10 +176,10 @@ def budgets(project: Rendered, folder: Path) -> tuple[int, int]:
         edit(name, lambda document, limits=limits: document["data"].update(limits))
     counted = project.run(".venv/bin/python", "tools/connection_budget.py", str(root))
     assert counted.returncode == 0, counted.stdout + counted.stderr
-    print(counted.stdout)
     database, redis = (
         int(line.split()[0]) for line in counted.stdout.splitlines() if " in all" in line
     )
+    print(f"tools/connection_budget.py counts {database} PostgreSQL connections, {redis} Redis")
     return database, redis
 
 
@@ -281,13 +295,20 @@ def jobs(project: Rendered, folder: Path, env: dict[str, str], processes: int) -
             process.wait(timeout=10)
 
 
-def running(pid: int) -> bool:
-    """Tell whether process `pid` still runs (a zombie does not: its sockets are closed)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
+def group_runs(group: int) -> bool:
+    """Tell whether a process of process group `group` still runs (not a zombie).
+
+    A zombie's sockets are closed. The whole group, not the workers seen before the kill: a
+    worker forked meanwhile (one recycled) holds the listening socket too.
+    """
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended while we read it
+        if fields[0] != "Z" and int(fields[2]) == group:
+            return True
+    return False
 
 
 @contextmanager
@@ -371,12 +392,11 @@ def test_a_killed_instance_fails_only_the_requests_it_held(
         with Traffic(world.lb.port, clients=12) as traffic:
             time.sleep(3)
             server = world.running.pop(victim)
-            workers = server.workers()
             signalled = time.monotonic()
             os.killpg(server.process.pid, signal.SIGKILL)
             # Dead, not just signalled: until then its listening socket still takes connections.
             server.process.wait(timeout=10)
-            wait_until(lambda: not any(map(running, workers)), "the killed workers linger", 10)
+            wait_until(lambda: not group_runs(server.process.pid), "the killed pod lingers", 10)
             dead = time.monotonic()
             down = world.lb.wait_for_status(victim, "DOWN", world.detection() + 5)
             time.sleep(3)
@@ -389,7 +409,11 @@ def test_a_killed_instance_fails_only_the_requests_it_held(
         # Only requests in flight on the killed instance: sent before it died, and cut there
         # (the balancer's 502); none before the kill, none sent once it was gone.
         held = [e for e in failed if signalled <= e.at and e.started < dead and e.status == 502]
-        assert failed == held
+        assert failed == held, (
+            [(e.what, e.status, e.started - signalled, e.at - signalled) for e in failed],
+            dead - signalled,
+            [line for line in world.lb.log.read_text().splitlines() if " 502 " in line],
+        )
         assert traffic.count(since=down)[200] > 0
         assert_within_budgets(world, database, redis)
 
