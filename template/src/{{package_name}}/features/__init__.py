@@ -93,6 +93,18 @@ def port(value: str) -> int:
     return number
 
 
+def per_request(settings: Mapping[str, Any], shared: int) -> int:
+    """Return the connections a process's pool needs: one per request it serves at once.
+
+    Its threads (1 for a sync worker); a gevent worker's greenlets, which may number 1,000,
+    share `shared` of them, or fewer where it runs fewer. config.py sets WORKER_THREADS and
+    WORKER_GREENLETS from the variables the server reads.
+    """
+    threads: int = settings["WORKER_THREADS"]
+    greenlets: int = settings["WORKER_GREENLETS"]
+    return min(greenlets, shared) if greenlets else threads
+
+
 def no_problems(settings: Mapping[str, Any], env_name: str) -> list[str]:
     """Find nothing wrong between settings."""
     return []
