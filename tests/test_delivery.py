@@ -372,12 +372,15 @@ def test_the_connections_fit_the_database_budget(
     """
     project = rendered(name)
     tool = generated_tool(project, "connection_budget")
-    terms, budget, reserve = tool.terms(project.path)
+    deployed = tool.pods(project.path)
+    found = tool.terms(project.path, deployed)
+    assert found is not None
+    terms, budget, reserve = found
     total = sum(term.connections for term in terms) + reserve
     assert total <= budget, [(term.what, term.count, term.each) for term in terms]
     # Where Redis carries the jobs, its clients too (the simulation in test_scale_out.py
     # holds the tool's count of them against a real Redis).
-    redis = tool.redis_terms(project.path)
+    redis = tool.redis_terms(project.path, deployed)
     answers = project.answers
     assert (redis is not None) == (
         answers.get("celery", False) and answers.get("celery_broker", "redis") == "redis"
@@ -421,7 +424,7 @@ def test_the_readme_works_out_redis_clients_as_the_tool_counts_them(
             document = yaml.safe_load(path.read_text())
             document["spec"][field] = value
             path.write_text(yaml.safe_dump(document))
-        found = tool.redis_terms(root)
+        found = tool.redis_terms(root, tool.pods(root))
         assert found is not None
         clients, _, reserve = found
         return int(sum(term.connections for term in clients) + reserve)

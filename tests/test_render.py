@@ -243,12 +243,14 @@ def test_rendered_file_set(rendered: Callable[[str], Rendered], name: str) -> No
             expected |= {
                 "deploy/database-budget.yaml",
                 "tools/connection_budget.py",
+                "tests/support/budget.py",
                 "tests/test_connection_budget.py",
             }
         if celery and project.answers.get("celery_broker", "redis") == "redis":  # and Redis's
             expected |= {
                 "deploy/redis-budget.yaml",
                 "tools/connection_budget.py",
+                "tests/support/budget.py",
                 "tests/test_redis_budget.py",
             }
         if celery:
