@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
@@ -30,8 +29,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.projects import Rendered
-from tests.support.served import free_port, install, migrate, postgres_database, serve, wait_until
-from tests.support.tools import missing
+from tests.support.served import (
+    free_port,
+    install,
+    migrate,
+    postgres_database,
+    psql,
+    serve,
+    wait_until,
+)
+from tests.support.tools import server_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 #: Writes in a row: psycopg prepares a query on the server after five on a connection.
@@ -59,9 +66,7 @@ class Bouncer:
 @contextmanager
 def pgbouncer(database_url: str) -> Iterator[Bouncer]:
     """Run pgbouncer in transaction mode in front of `database_url`; yield the URL through it."""
-    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not Path(binary).is_file():
-        missing("no pgbouncer (Debian: apt-get install pgbouncer)")
+    binary = server_binary("pgbouncer")
     real = urlsplit(database_url)
     port = free_port()
     # Its own folder, which its user may read and write (pytest's are root's alone).
@@ -101,11 +106,8 @@ def pgbouncer(database_url: str) -> Iterator[Bouncer]:
 def servers(admin: str, process: subprocess.Popen[bytes], log: Path) -> int:
     """Count pgbouncer's server connections, from its admin console."""
     assert process.poll() is None, log.read_text() if log.exists() else "pgbouncer exited"
-    psql = shutil.which("psql")
-    if psql is None:
-        missing("no psql on PATH (Debian: apt-get install postgresql-client)")
     shown = subprocess.run(
-        [psql, admin, "-tAc", "SHOW SERVERS"], capture_output=True, text=True, check=False
+        [psql(), admin, "-tAc", "SHOW SERVERS"], capture_output=True, text=True, check=False
     )
     return len(shown.stdout.splitlines()) if shown.returncode == 0 else -1
 

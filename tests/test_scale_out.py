@@ -193,16 +193,12 @@ class Cluster:
     database: PostgresCluster
     redis: RedisServer
     stack: ExitStack
-    env: dict[str, str] = field(default_factory=dict)
-    slots: list[Backend] = field(default_factory=list)
+    #: What every instance's environment adds to production's.
+    env: dict[str, str]
+    #: A slot for each pod the runs start: the first INSTANCES, and as many replacements.
+    slots: list[Backend]
+    lb: Balancer
     running: dict[str, Server] = field(default_factory=dict)
-    balancer: Balancer | None = None
-
-    @property
-    def lb(self) -> Balancer:
-        """Return the balancer."""
-        assert self.balancer is not None
-        return self.balancer
 
     def start(self, slot: Backend) -> Server:
         """Start the instance of `slot` (a new pod); it gets traffic once /readyz passes."""
@@ -238,25 +234,23 @@ def cluster(project: Rendered, folder: Path) -> Iterator[Cluster]:
     with ExitStack() as stack:
         database = stack.enter_context(PostgresCluster(connections).running())
         redis = stack.enter_context(RedisServer(folder / "redis", maxclients=clients))
-        world = Cluster(project, folder, manifests, database, redis, stack)
-        world.env = {
+        env = {
             "DATABASE_URL": database.url,
             "CELERY_BROKER_URL": redis.url,
             "WEB_CONCURRENCY": str(WORKERS),
             "GUNICORN_THREADS": str(THREADS),
         }
-
-        migrate(project, database.url, **world.env)
-        # A slot for each pod the runs start: the first INSTANCES, and as many replacements.
-        world.slots = [Backend(f"pod-{n}", free_port()) for n in range(1, 2 * INSTANCES + 1)]
-        world.balancer = Balancer(
+        migrate(project, database.url, **env)
+        slots = [Backend(f"pod-{n}", free_port()) for n in range(1, 2 * INSTANCES + 1)]
+        balancer = Balancer(
             folder,
-            world.slots,
+            slots,
             interval=manifests.period / SCALE,
             fall=manifests.failures,
             check_timeout=manifests.timeout,
         )
-        stack.callback(world.balancer.stop)
+        stack.callback(balancer.stop)
+        world = Cluster(project, folder, manifests, database, redis, stack, env, slots, balancer)
         stack.enter_context(jobs(project, folder, world.env, manifests.job_processes))
         for slot in world.slots[:INSTANCES]:
             world.start(slot)

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.served import free_port, wait_until
-from tests.support.tools import missing
+from tests.support.tools import missing, server_binary
 
 #: The Debian user PostgreSQL's server runs as: initdb and postgres refuse root.
 RUN_AS = "postgres"
@@ -65,6 +65,8 @@ class PostgresCluster:
 
     max_connections: int
     port: int = field(default_factory=free_port)
+    #: Debian's newest PostgreSQL server binaries.
+    binaries: Path = field(default_factory=postgres_binaries)
 
     @property
     def url(self) -> str:
@@ -74,7 +76,7 @@ class PostgresCluster:
     @contextmanager
     def running(self) -> Iterator[PostgresCluster]:
         """Create the cluster in a folder its user owns, serve it, then stop and remove it."""
-        binaries = postgres_binaries()
+        binaries = self.binaries
         with tempfile.TemporaryDirectory(prefix="cluster-") as temporary:
             folder = Path(temporary)
             user = pwd.getpwnam(RUN_AS)
@@ -118,7 +120,7 @@ class PostgresCluster:
 
     def answers(self) -> bool:
         """Tell whether the server accepts connections."""
-        command = [str(postgres_binaries() / "pg_isready"), "-q", "-h", "127.0.0.1"]
+        command = [str(self.binaries / "pg_isready"), "-q", "-h", "127.0.0.1"]
         ready = subprocess.run([*command, "-p", str(self.port)], check=False)
         return ready.returncode == 0
 
@@ -228,9 +230,7 @@ class Balancer:
         fall: int,
         check_timeout: float,
     ) -> None:
-        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
-        if not Path(binary).is_file():
-            missing("no haproxy (Debian: apt-get install haproxy)")
+        binary = server_binary("haproxy")
         self.port = free_port()
         self.socket = folder / "haproxy.sock"
         interval_ms, timeout_ms = int(interval * 1000), int(check_timeout * 1000)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from tests.support.projects import Rendered
 from tests.support.served import free_port, wait_until
-from tests.support.tools import missing
+from tests.support.tools import server_binary
 
 #: Where the generated files name gunicorn, and where nginx listens in its container.
 UPSTREAM = "server web:8000;"
@@ -61,9 +60,7 @@ class Nginx:
 @contextmanager
 def nginx(project: Rendered, folder: Path, upstream_port: int) -> Iterator[Nginx]:
     """Run the project's proxy/nginx.conf in front of gunicorn on `upstream_port`."""
-    binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if binary is None:
-        missing("nginx is not installed (apt-get install nginx); .ci/run installs it")
+    binary = server_binary("nginx")
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = proxy_conf(project, folder, upstream_port, port)

@@ -348,6 +348,14 @@ def postgres_database(project: Rendered) -> Iterator[str]:
         run_sql(project, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
+def psql() -> str:
+    """Return the path of psql, the PostgreSQL client (missing: skipped, or failed in CI)."""
+    found = shutil.which("psql")
+    if found is None:
+        missing("no psql on PATH (Debian: apt-get install postgresql-client)")
+    return found
+
+
 @contextmanager
 def server_database() -> Iterator[str]:
     """Create a database of the test's own with psql, for a suite no project runs yet.
@@ -355,14 +363,12 @@ def server_database() -> Iterator[str]:
     Yield its URL, then drop it: a generated suite makes its per-worker databases from the
     name, so two suites given the server's own would drop each other's.
     """
-    psql = shutil.which("psql")
-    if psql is None:
-        missing("no psql on PATH (Debian: apt-get install postgresql-client)")
+    client = psql()
     database = f"readme_{secrets.token_hex(6)}"
 
     def run(sql: str) -> None:
         done = subprocess.run(
-            [psql, POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+            [client, POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
             capture_output=True, text=True, check=False, timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
